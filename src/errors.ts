@@ -1,0 +1,136 @@
+/**
+ * Error classes raised by covey. Every error is a {@link CoveyError} with a stable string
+ * `code`, structured fields for the context it was raised in, and the original error as `cause`
+ * where there is one.
+ *
+ * @example
+ * ```ts
+ * try { await system.call("summarizer", input); }
+ * catch (err) { if (err instanceof NoResponderError) console.log(err.code, err.subject); }
+ * ```
+ */
+export type CoveyErrorCode =
+  | "INVALID"
+  | "VERSION_CONFLICT"
+  | "UNKNOWN_NAMESPACE"
+  | "TIMEOUT"
+  | "NO_RESPONDER"
+  | "HANDLER_FAILED"
+  | "NO_CAPABLE_AGENT"
+  | "CLOSED";
+
+/** Base class of every error covey raises; `code` is stable across releases. */
+export class CoveyError extends Error {
+  /** Stable machine-readable code, e.g. `"TIMEOUT"`. */
+  readonly code: CoveyErrorCode;
+
+  constructor(code: CoveyErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found while validating a value: where (`path`) and what (`message`). */
+export interface ValidationIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** A value or payload is not JSON data, is too large, or a zod schema rejected it. */
+export class ValidationError extends CoveyError {
+  /** Every problem found, with the path to the offending node. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(message: string, issues: readonly ValidationIssue[] = [], options?: { cause?: unknown }) {
+    super("INVALID", message, options);
+    this.issues = issues;
+  }
+}
+
+/** A write's `expectedVersion` did not match the key's current version. */
+export class VersionConflictError extends CoveyError {
+  readonly key: string;
+  /** The version the writer expected (0 = "must not exist"). */
+  readonly expectedVersion: number;
+  /** The key's version at the time of the write (0 = absent). */
+  readonly actualVersion: number;
+
+  constructor(key: string, expectedVersion: number, actualVersion: number) {
+    super(
+      "VERSION_CONFLICT",
+      `Version conflict on key ${JSON.stringify(key)}: expected version ${expectedVersion}, found ${actualVersion === 0 ? "no entry" : `version ${actualVersion}`}`,
+    );
+    this.key = key;
+    this.expectedVersion = expectedVersion;
+    this.actualVersion = actualVersion;
+  }
+}
+
+/** A namespace was used before `createNamespace`. */
+export class UnknownNamespaceError extends CoveyError {
+  readonly namespace: string;
+
+  constructor(namespace: string) {
+    super("UNKNOWN_NAMESPACE", `Unknown namespace ${JSON.stringify(namespace)}: call createNamespace first`);
+    this.namespace = namespace;
+  }
+}
+
+/** A wait ran past its `timeout` (where the API throws rather than returning false). */
+export class TimeoutError extends CoveyError {
+  /** The timeout that ran out, in ms. */
+  readonly timeout: number;
+  /** What was waited for, e.g. `request to "worker"`. */
+  readonly operation: string;
+
+  constructor(operation: string, timeout: number) {
+    super("TIMEOUT", `${operation} timed out after ${timeout}ms`);
+    this.operation = operation;
+    this.timeout = timeout;
+  }
+}
+
+/** A request or call was addressed to a name that nobody handles (raised at once). */
+export class NoResponderError extends CoveyError {
+  /** The recipient or agent name that has no handler. */
+  readonly subject: string;
+
+  constructor(subject: string) {
+    super("NO_RESPONDER", `No responder for ${JSON.stringify(subject)}: no handler or agent is registered under that name`);
+    this.subject = subject;
+  }
+}
+
+/** The remote handler threw or rejected; `cause` is what it threw. */
+export class HandlerError extends CoveyError {
+  /** The recipient whose handler failed. */
+  readonly subject: string;
+
+  constructor(subject: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super("HANDLER_FAILED", `Handler for ${JSON.stringify(subject)} failed: ${reason}`, { cause });
+    this.subject = subject;
+  }
+}
+
+/** `submitTask` found no agent having the task's type among its capabilities. */
+export class NoCapableAgentError extends CoveyError {
+  readonly capability: string;
+
+  constructor(capability: string) {
+    super("NO_CAPABLE_AGENT", `No agent has the capability ${JSON.stringify(capability)}`);
+    this.capability = capability;
+  }
+}
+
+/** The system, channel, stream, agent or manager was closed while or before it was used. */
+export class ClosedError extends CoveyError {
+  /** What was closed, e.g. `stream "logs"` or `agent "worker#1"`. */
+  readonly resource: string;
+
+  constructor(resource: string) {
+    super("CLOSED", `${resource} is closed`);
+    this.resource = resource;
+  }
+}

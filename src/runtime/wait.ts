@@ -1,0 +1,62 @@
+import { ValidationError } from "../errors.js";
+import type { Clock } from "./clock.js";
+import { onAbort } from "./abort.js";
+
+/** The options every covey wait accepts. */
+export interface WaitOptions {
+  /** Milliseconds on the system's clock before the wait gives up. */
+  timeout?: number | undefined;
+  /** Aborting it ends the wait at once, rejecting with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Checks a `timeout` option: undefined or Infinity mean "no timeout"; a negative or NaN
+ * value is a caller bug and gets a ValidationError.
+ * @internal
+ */
+export function checkTimeout(timeout: number | undefined, what: string): number | undefined {
+  if (timeout === undefined || timeout === Infinity) return undefined;
+  if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
+    throw new ValidationError(`${what}: timeout must be a number >= 0, got ${String(timeout)}`, [
+      { path: ["timeout"], message: "must be a number >= 0" },
+    ]);
+  }
+  return timeout;
+}
+
+/** Throws a ValidationError unless `value` is a non-empty string. @internal */
+export function checkName(value: unknown, what: string): asserts value is string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new ValidationError(`${what} must be a non-empty string, got ${typeof value === "string" ? '""' : typeof value}`, [
+      { path: [what], message: "must be a non-empty string" },
+    ]);
+  }
+}
+
+/**
+ * Resolves after `ms` on `clock` (virtual time in tests); rejects with `signal.reason` if
+ * aborted first, leaving no timer or listener behind.
+ *
+ * @example
+ * ```ts
+ * await sleep(ctx.clock, 100); // simulated work
+ * ```
+ */
+export function sleep(clock: Clock, ms: number, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  const { signal } = opts;
+  if (signal?.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<void>((resolve, reject) => {
+    let off: (() => void) | undefined;
+    const handle = clock.setTimeout(() => {
+      off?.();
+      resolve();
+    }, ms);
+    if (signal !== undefined) {
+      off = onAbort(signal, (reason) => {
+        clock.clearTimeout(handle);
+        reject(reason as Error);
+      });
+    }
+  });
+}
