@@ -1,0 +1,7 @@
+export { Barrier } from "./barrier.js";
+export type { BarrierOptions } from "./barrier.js";
+export { Lock } from "./lock.js";
+export type { LockAcquireOptions } from "./lock.js";
+export { Semaphore } from "./semaphore.js";
+export type { SemaphoreOptions } from "./semaphore.js";
+export { SynchronizationManager } from "./synchronization-manager.js";

@@ -1,0 +1,117 @@
+import { ClosedError, ValidationError } from "../errors.js";
+import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
+import { checkName } from "../runtime/wait.js";
+import { Barrier } from "./barrier.js";
+import { checkCount } from "./checks.js";
+import { Lock } from "./lock.js";
+import { Semaphore } from "./semaphore.js";
+
+/**
+ * Creates and keeps a system's locks, barriers and semaphores by id, all on one clock and one
+ * deadline queue, and closes them together.
+ *
+ * `getLock` / `getBarrier` / `getSemaphore` return the existing primitive for an id, or create
+ * it. Asking for an existing barrier or semaphore with another count is a `ValidationError`
+ * rather than a silent second primitive.
+ *
+ * @example
+ * ```ts
+ * const sync = new SynchronizationManager();
+ * await sync.getLock("task:42").withLock("worker-1", () => runTask());
+ * sync.close(); // pending waits reject with ClosedError
+ * ```
+ */
+export class SynchronizationManager {
+  readonly #runtime: Runtime;
+  readonly #locks = new Map<string, Lock>();
+  readonly #barriers = new Map<string, Barrier>();
+  readonly #semaphores = new Map<string, Semaphore>();
+  #closed = false;
+
+  /** @param opts - `clock` shared by every primitive it creates. */
+  constructor(opts?: RuntimeOptions) {
+    this.#runtime = resolveRuntime(opts);
+  }
+
+  /** Whether {@link SynchronizationManager.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * The lock named `lockId`, created on first use.
+   * @throws ClosedError after {@link SynchronizationManager.close}.
+   */
+  getLock(lockId: string): Lock {
+    this.#checkOpen();
+    checkName(lockId, "lockId");
+    let lock = this.#locks.get(lockId);
+    if (lock === undefined) {
+      lock = new Lock(lockId, { runtime: this.#runtime });
+      this.#locks.set(lockId, lock);
+    }
+    return lock;
+  }
+
+  /**
+   * The barrier named `barrierId` for `count` agents, created on first use.
+   * @throws ValidationError if it exists with another count; ClosedError after close.
+   */
+  getBarrier(barrierId: string, count: number): Barrier {
+    this.#checkOpen();
+    checkName(barrierId, "barrierId");
+    checkCount(count, "count");
+    let barrier = this.#barriers.get(barrierId);
+    if (barrier === undefined) {
+      barrier = new Barrier(count, { runtime: this.#runtime, name: barrierId });
+      this.#barriers.set(barrierId, barrier);
+    } else if (barrier.requiredCount !== count) {
+      throw new ValidationError(
+        `Barrier ${JSON.stringify(barrierId)} exists with count ${barrier.requiredCount}, asked for ${count}`,
+        [{ path: ["count"], message: `must be ${barrier.requiredCount}, as when the barrier was created` }],
+      );
+    }
+    return barrier;
+  }
+
+  /**
+   * The semaphore named `semaphoreId` with `permits` permits, created on first use.
+   * @throws ValidationError if it exists with another number of permits; ClosedError after close.
+   */
+  getSemaphore(semaphoreId: string, permits: number): Semaphore {
+    this.#checkOpen();
+    checkName(semaphoreId, "semaphoreId");
+    checkCount(permits, "permits");
+    let semaphore = this.#semaphores.get(semaphoreId);
+    if (semaphore === undefined) {
+      semaphore = new Semaphore(permits, { runtime: this.#runtime, name: semaphoreId });
+      this.#semaphores.set(semaphoreId, semaphore);
+    } else if (semaphore.maxPermits !== permits) {
+      throw new ValidationError(
+        `Semaphore ${JSON.stringify(semaphoreId)} exists with ${semaphore.maxPermits} permits, asked for ${permits}`,
+        [{ path: ["permits"], message: `must be ${semaphore.maxPermits}, as when the semaphore was created` }],
+      );
+    }
+    return semaphore;
+  }
+
+  /**
+   * Closes every primitive: pending acquires and waits reject with `ClosedError`, lease and
+   * timeout timers are cleared, and later `get*` calls (and acquires on primitives obtained
+   * before) throw / reject with `ClosedError`. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const lock of this.#locks.values()) lock.close();
+    for (const barrier of this.#barriers.values()) barrier.close();
+    for (const semaphore of this.#semaphores.values()) semaphore.close();
+    this.#locks.clear();
+    this.#barriers.clear();
+    this.#semaphores.clear();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError("synchronization manager");
+  }
+}
