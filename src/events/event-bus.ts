@@ -1,0 +1,253 @@
+import { ClosedError, ValidationError } from "../errors.js";
+import { assertJson } from "../runtime/json.js";
+import { resolveRuntime, type Runtime } from "../runtime/runtime.js";
+import { checkName } from "../runtime/wait.js";
+import { EmitRun, type FailureHook, type Subscription } from "./dispatch.js";
+import { EventHistory, checkCount } from "./event-history.js";
+import { EventType } from "./event-type.js";
+import type {
+  CoveyEvent,
+  DefaultEvents,
+  EmitInput,
+  ErrorOccurredPayload,
+  EventBusOptions,
+  EventHandler,
+  EventMap,
+  EventName,
+  EventOf,
+  HistoryQuery,
+} from "./types.js";
+
+/** The `source` of the `error_occurred` events the bus emits itself. */
+const BUS_SOURCE = "event-bus";
+
+/**
+ * A typed in-process event bus with a bounded history.
+ *
+ * `emit` stores the event, then runs the handlers of its type and the `"*"` handlers. Sync
+ * handlers are called directly and promise-returning ones awaited; `emit` resolves once all
+ * of them have finished. A handler that throws or rejects never stops the others: the
+ * failure goes to the `onError` option and is announced as an `error_occurred` event
+ * (except a failure of an `error_occurred` handler, which would recurse).
+ *
+ * Give an event map to have event types and payloads checked at compile time; without one
+ * any non-empty string is an event type and any object a payload.
+ *
+ * @typeParam Events - event type → payload type, e.g. `{ task_completed: { taskId: string } }`.
+ * @example
+ * ```ts
+ * type MyEvents = { task_completed: { taskId: string } };
+ * const bus = new EventBus<MyEvents>({ historyLimit: 100 });
+ * bus.subscribe("task_completed", (e) => console.log(e.payload.taskId));
+ * await bus.emit({ type: "task_completed", source: "worker", payload: { taskId: "t1" } });
+ * ```
+ */
+export class EventBus<Events extends EventMap = DefaultEvents> {
+  readonly #rt: Runtime;
+  readonly #history: EventHistory;
+  readonly #onError: ((error: unknown, event: CoveyEvent) => void) | undefined;
+  // Copy-on-write arrays: an emit iterates the array it started with, so subscribing or
+  // unsubscribing from inside a handler never disturbs the loop.
+  readonly #subs = new Map<string, Subscription[]>();
+  readonly #onFailure: FailureHook = (error, event) => this.#failed(error, event);
+  #closed = false;
+
+  /**
+   * @param opts - `historyLimit` (default 1000), `onError`, and a `clock`.
+   */
+  constructor(opts: EventBusOptions = {}) {
+    this.#rt = resolveRuntime(opts);
+    this.#history = new EventHistory(opts.historyLimit ?? 1000);
+    this.#onError = opts.onError;
+  }
+
+  /** True after {@link EventBus.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Runs `handler` for every later event of `type`, or of every type with `"*"`.
+   * Subscribing the same handler twice runs it twice; each returned function removes one.
+   *
+   * @returns an idempotent unsubscribe function; once it returns, the handler is not called
+   *   again, not even for an emit that is in progress.
+   * @throws ClosedError after `close()`; ValidationError for an empty type or a non-function.
+   * @example
+   * ```ts
+   * const off = bus.subscribe("*", (e) => console.log(e.type));
+   * off();
+   * ```
+   */
+  subscribe(type: "*", handler: EventHandler<EventOf<Events>>): () => void;
+  subscribe<K extends EventName<Events>>(type: K, handler: EventHandler<EventOf<Events, K>>): () => void;
+  subscribe(type: string, handler: EventHandler<never>): () => void {
+    if (this.#closed) throw new ClosedError("event bus");
+    checkName(type, "event type");
+    if (typeof handler !== "function") {
+      throw new ValidationError(`handler for event type ${JSON.stringify(type)} must be a function`, [
+        { path: ["handler"], message: "must be a function" },
+      ]);
+    }
+    const sub: Subscription = { type, handler: handler as Subscription["handler"], active: true };
+    const list = this.#subs.get(type);
+    this.#subs.set(type, list === undefined ? [sub] : [...list, sub]);
+    return () => this.#remove(sub);
+  }
+
+  /**
+   * Removes every subscription of `handler` to `type` (the textbook form; the function
+   * returned by `subscribe` removes just that one subscription). Unknown pairs are ignored.
+   */
+  unsubscribe(type: string, handler: Function): void {
+    const list = this.#subs.get(type);
+    if (list === undefined) return;
+    let removed = false;
+    for (const sub of list) {
+      if (sub.handler === handler) {
+        sub.active = false;
+        removed = true;
+      }
+    }
+    if (removed) this.#replace(type, list.filter((s) => s.active));
+  }
+
+  /** How many subscriptions there are to `type` (`"*"` included as its own type), or in all. */
+  listenerCount(type?: string): number {
+    if (type !== undefined) return this.#subs.get(type)?.length ?? 0;
+    let n = 0;
+    for (const list of this.#subs.values()) n += list.length;
+    return n;
+  }
+
+  /**
+   * Builds the event (id, clock timestamp, `{}` for a missing payload or metadata), stores it
+   * in the bounded history, then runs the matching handlers.
+   *
+   * @returns the event, once every handler has finished (an `error_occurred` event caused by
+   *   a failing handler included).
+   * @throws ClosedError after `close()`; ValidationError for an empty type or source, the
+   *   type `"*"`, or (in a test system) a payload that is not JSON data.
+   */
+  async emit<K extends EventName<Events>>(event: EmitInput<Events, K>): Promise<EventOf<Events, K>> {
+    if (this.#closed) throw new ClosedError("event bus");
+    const { type, source } = event;
+    checkName(type, "event type");
+    checkName(source, "event source");
+    if (type === "*") {
+      throw new ValidationError('"*" subscribes to every event type; it cannot be emitted', [
+        { path: ["type"], message: '"*" is reserved' },
+      ]);
+    }
+    const payload = (event.payload ?? {}) as Record<string, unknown>;
+    const metadata = (event.metadata ?? {}) as Record<string, unknown>;
+    if (this.#rt.checkPayloads) {
+      assertJson(payload, `payload of event ${JSON.stringify(type)}`);
+      assertJson(metadata, `metadata of event ${JSON.stringify(type)}`);
+    }
+    const e = this.#record(type, source, payload, metadata);
+    const done = this.#dispatch(e);
+    if (done !== undefined) await done;
+    return e as EventOf<Events, K>;
+  }
+
+  /**
+   * The newest `limit` events that match `type` and `source`, oldest first. Reads the
+   * retained history only (see `historyLimit`); it stays readable after `close()`.
+   *
+   * @example
+   * ```ts
+   * bus.getHistory({ type: "task_completed", limit: 10 });
+   * ```
+   */
+  getHistory<K extends EventName<Events>>(opts: HistoryQuery & { type: K }): EventOf<Events, K>[];
+  getHistory(opts?: HistoryQuery): EventOf<Events>[];
+  getHistory(opts: HistoryQuery = {}): EventOf<Events>[] {
+    const limit = checkCount(opts.limit ?? 100, "limit");
+    return this.#history.query(opts.type, opts.source, limit) as EventOf<Events>[];
+  }
+
+  /**
+   * Drops every subscription; later `subscribe` and `emit` calls throw ClosedError.
+   * Handlers already running finish; deliveries not yet run are skipped. Idempotent.
+   */
+  close(): void {
+    this.#closed = true;
+    for (const list of this.#subs.values()) for (const sub of list) sub.active = false;
+    this.#subs.clear();
+  }
+
+  #record(type: string, source: string, payload: Record<string, unknown>, metadata: Record<string, unknown>): CoveyEvent {
+    const rt = this.#rt;
+    const e: CoveyEvent = { id: rt.ids.next("evt"), type, source, timestamp: rt.clock.now(), payload, metadata };
+    this.#history.add(e);
+    rt.tracer?.record("event", source, undefined, type, e.id);
+    return e;
+  }
+
+  #dispatch(e: CoveyEvent): Promise<void> | undefined {
+    const typed = this.#subs.get(e.type);
+    const any = this.#subs.get("*");
+    if (typed === undefined && any === undefined) return undefined;
+    const run = new EmitRun(e, this.#onFailure);
+    const scheduler = this.#rt.scheduler;
+    if (typed !== undefined) {
+      for (const sub of typed) {
+        run.expect();
+        scheduler.deliver("event", () => run.invoke(sub));
+      }
+    }
+    if (any !== undefined) {
+      for (const sub of any) {
+        run.expect();
+        scheduler.deliver("event", () => run.invoke(sub));
+      }
+    }
+    return run.done();
+  }
+
+  #failed(error: unknown, event: CoveyEvent): Promise<void> | undefined {
+    const onError = this.#onError;
+    if (onError !== undefined) {
+      try {
+        onError(error, event);
+      } catch (err) {
+        warn(`onError threw while reporting a failed ${JSON.stringify(event.type)} handler: ${describe(err)}`);
+      }
+    }
+    // A failing error_occurred handler would recurse; after close nobody is listening.
+    if (event.type === EventType.ERROR_OCCURRED || this.#closed) {
+      if (onError === undefined) warn(`handler for event ${event.id} (${JSON.stringify(event.type)}) failed: ${describe(error)}`);
+      return undefined;
+    }
+    const payload: ErrorOccurredPayload = {
+      error: describe(error),
+      errorName: error instanceof Error ? error.name : "unknown",
+      eventType: event.type,
+      eventId: event.id,
+      eventSource: event.source,
+    };
+    return this.#dispatch(this.#record(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {}));
+  }
+
+  #remove(sub: Subscription): void {
+    if (!sub.active) return;
+    sub.active = false;
+    const list = this.#subs.get(sub.type);
+    if (list !== undefined) this.#replace(sub.type, list.filter((s) => s !== sub));
+  }
+
+  #replace(type: string, list: Subscription[]): void {
+    if (list.length === 0) this.#subs.delete(type);
+    else this.#subs.set(type, list);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// The last resort for a failure nothing else can receive: never silent, never fatal.
+function warn(message: string): void {
+  process.emitWarning(message, { code: "COVEY_EVENT_HANDLER_FAILED" });
+}

@@ -1,0 +1,101 @@
+import type { RuntimeOptions } from "../runtime/runtime.js";
+
+/**
+ * An event as handlers and the history see it.
+ *
+ * @typeParam P - the payload type; a typed bus derives it from its event map.
+ * @typeParam T - the event type string; a typed bus narrows it to the key, so a `"*"`
+ *   handler can tell events apart with `if (e.type === "task_completed")`.
+ */
+export interface CoveyEvent<P = Record<string, unknown>, T extends string = string> {
+  /** Per-system id, e.g. `evt-1`. */
+  id: string;
+  type: T;
+  /** Who emitted it, e.g. an agent id or `"event-bus"`. */
+  source: string;
+  /** Clock time of the emit, in ms. */
+  timestamp: number;
+  /** JSON data; passed by reference, so handlers must not mutate it. `{}` when none was given. */
+  payload: P;
+  /** `{}` when none was given. */
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Declares the event types a bus carries and the payload of each, for compile-time checks.
+ * Declare it with `type` (an `interface` has no index signature and does not fit).
+ *
+ * @example
+ * ```ts
+ * type MyEvents = { task_completed: { taskId: string }; agent_joined: { agentId: string } };
+ * const bus = new EventBus<MyEvents>();
+ * ```
+ */
+export type EventMap = Record<string, object>;
+
+/** The untyped event map: any event type, any object payload. */
+export type DefaultEvents = Record<string, Record<string, unknown>>;
+
+/** Payload of the `error_occurred` event the bus emits when a handler fails. */
+export interface ErrorOccurredPayload {
+  /** The error's message (or the thrown value as a string). */
+  error: string;
+  /** The error's class name, e.g. `"TypeError"`; `"unknown"` for a non-Error value. */
+  errorName: string;
+  /** Type of the event whose handler failed. */
+  eventType: string;
+  /** Id of the event whose handler failed. */
+  eventId: string;
+  /** Source of the event whose handler failed. */
+  eventSource: string;
+}
+
+/** The bus's event map plus the `error_occurred` event it emits itself. */
+export type BusEvents<E extends EventMap> = "error_occurred" extends keyof E
+  ? E
+  : E & { error_occurred: ErrorOccurredPayload };
+
+/** The event type names a bus with event map `E` accepts. */
+export type EventName<E extends EventMap> = keyof BusEvents<E> & string;
+
+/** The event a handler of type `K` receives on a bus with event map `E` (a union over `K`). */
+export type EventOf<E extends EventMap, K extends EventName<E> = EventName<E>> = {
+  [T in K]: CoveyEvent<BusEvents<E>[T], T>;
+}[K];
+
+/** A handler; a returned promise is awaited before `emit` resolves. */
+export type EventHandler<Ev = CoveyEvent> = (event: Ev) => void | Promise<unknown>;
+
+/** What `emit` takes: the payload is required where the event map says it has required fields. */
+export type EmitInput<E extends EventMap, K extends EventName<E>> = {
+  type: K;
+  source: string;
+  metadata?: object | undefined;
+} & (Record<never, never> extends BusEvents<E>[K] ? { payload?: BusEvents<E>[K] | undefined } : { payload: BusEvents<E>[K] });
+
+/** Options of {@link EventBus}. */
+export interface EventBusOptions extends RuntimeOptions {
+  /**
+   * How many events `getHistory` can look back on; the oldest are dropped first.
+   * @default 1000
+   */
+  historyLimit?: number;
+  /**
+   * Sees every error a handler throws or rejects with, and the event it was handling
+   * (in addition to the `error_occurred` event the bus emits).
+   */
+  onError?: (error: unknown, event: CoveyEvent) => void;
+}
+
+/** Filters of {@link EventBus.getHistory}. */
+export interface HistoryQuery {
+  /** Only events of this type. */
+  type?: string;
+  /** Only events from this source. */
+  source?: string;
+  /**
+   * At most this many events: the newest ones that match.
+   * @default 100
+   */
+  limit?: number;
+}
