@@ -12,7 +12,7 @@ import type {
   ErrorOccurredPayload,
   EventBusOptions,
   EventHandler,
-  EventMap,
+  EventMapShape,
   EventName,
   EventOf,
   HistoryQuery,
@@ -42,7 +42,7 @@ const BUS_SOURCE = "event-bus";
  * await bus.emit({ type: "task_completed", source: "worker", payload: { taskId: "t1" } });
  * ```
  */
-export class EventBus<Events extends EventMap = DefaultEvents> {
+export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   readonly #rt: Runtime;
   readonly #history: EventHistory;
   readonly #onError: ((error: unknown, event: CoveyEvent) => void) | undefined;

@@ -23,7 +23,6 @@ export interface CoveyEvent<P = Record<string, unknown>, T extends string = stri
 
 /**
  * Declares the event types a bus carries and the payload of each, for compile-time checks.
- * Declare it with `type` (an `interface` has no index signature and does not fit).
  *
  * @example
  * ```ts
@@ -32,6 +31,13 @@ export interface CoveyEvent<P = Record<string, unknown>, T extends string = stri
  * ```
  */
 export type EventMap = Record<string, object>;
+
+/**
+ * The constraint on a bus's event map: every payload is an object. Unlike
+ * {@link EventMap} it also admits maps declared as an `interface` (which have no index
+ * signature).
+ */
+export type EventMapShape<E> = { [K in keyof E]: object };
 
 /** The untyped event map: any event type, any object payload. */
 export type DefaultEvents = Record<string, Record<string, unknown>>;
@@ -51,15 +57,15 @@ export interface ErrorOccurredPayload {
 }
 
 /** The bus's event map plus the `error_occurred` event it emits itself. */
-export type BusEvents<E extends EventMap> = "error_occurred" extends keyof E
+export type BusEvents<E> = "error_occurred" extends keyof E
   ? E
   : E & { error_occurred: ErrorOccurredPayload };
 
 /** The event type names a bus with event map `E` accepts. */
-export type EventName<E extends EventMap> = keyof BusEvents<E> & string;
+export type EventName<E> = keyof BusEvents<E> & string;
 
 /** The event a handler of type `K` receives on a bus with event map `E` (a union over `K`). */
-export type EventOf<E extends EventMap, K extends EventName<E> = EventName<E>> = {
+export type EventOf<E, K extends EventName<E> = EventName<E>> = {
   [T in K]: CoveyEvent<BusEvents<E>[T], T>;
 }[K];
 
@@ -67,7 +73,7 @@ export type EventOf<E extends EventMap, K extends EventName<E> = EventName<E>> =
 export type EventHandler<Ev = CoveyEvent> = (event: Ev) => void | Promise<unknown>;
 
 /** What `emit` takes: the payload is required where the event map says it has required fields. */
-export type EmitInput<E extends EventMap, K extends EventName<E>> = {
+export type EmitInput<E, K extends EventName<E>> = {
   type: K;
   source: string;
   metadata?: object | undefined;
