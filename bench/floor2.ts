@@ -1,6 +1,6 @@
 import { Semaphore as AmSemaphore } from "async-mutex";
 import { Semaphore } from "../src/sync/semaphore.js";
-import { compare } from "./harness.js";
+import { compare } from "./quick-compare.js";
 const ids = Array.from({ length: 100 }, (_, i) => `agent-${i}`);
 class Raw { inUse = 0; q: (() => void)[] = []; h = 0;
   acquire(): Promise<void> { if (this.inUse < 4) { this.inUse++; return Promise.resolve(); } return new Promise<void>((r) => this.q.push(r)); }

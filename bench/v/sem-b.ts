@@ -31,6 +31,7 @@ export class Semaphore {
   readonly #runtime: Runtime;
   readonly #queue = new WaitQueue<boolean>();
   readonly #held: Holdings;
+  readonly #slots: string[] = [];
   #inUse = 0;
   #closed = false;
 
@@ -99,13 +100,14 @@ export class Semaphore {
    * @returns `false` if `agentId` holds no permit.
    */
   release(agentId: string): boolean {
-    if (!this.#held.remove(agentId)) return false;
+    const slots = this.#slots; let i = slots.length - 1; while (i >= 0 && slots[i] !== agentId) i--; if (i < 0) return false; const last = slots.pop()!; if (i < slots.length) slots[i] = last;
     this.#inUse--;
     const w = this.#queue.shift();
     if (w !== undefined) {
       w.detach();
       this.#take(w.agentId);
-      w.resolve(true);
+      const resolve = w.resolve;
+      this.#runtime.scheduler.deliver("grant", () => resolve(true), w.agentId);
     }
     return true;
   }
@@ -171,7 +173,7 @@ export class Semaphore {
 
   #take(agentId: string): void {
     this.#inUse++;
-    this.#held.add(agentId);
+    this.#slots.push(agentId);
     this.#runtime.tracer?.record("semaphore", agentId, undefined, this.#name, undefined, { available: this.#maxPermits - this.#inUse });
   }
 }
