@@ -64,6 +64,7 @@ export class TimerQueue {
   #seq = 0;
   #handle: TimerHandle | undefined;
   #armedAt = Infinity;
+  #firing = false;
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -95,7 +96,8 @@ export class TimerQueue {
     else list.tail.next = entry;
     list.tail = entry;
     this.#size++;
-    if (deadline < this.#armedAt) this.#arm(deadline);
+    // While firing, #rearm picks the earliest of everything pending once the batch is done.
+    if (!this.#firing && deadline < this.#armedAt) this.#arm(deadline);
     return entry;
   }
 
@@ -103,7 +105,7 @@ export class TimerQueue {
   remove(entry: Entry): void {
     this.#unlink(entry);
     entry.fn = undefined;
-    if (this.#size === 0) this.#disarm();
+    if (this.#size === 0 && !this.#firing) this.#disarm();
   }
 
   /** Cancels every pending deadline without running it. */
@@ -154,6 +156,7 @@ export class TimerQueue {
     // Same instant: creation order, so a seeded run is repeatable.
     due.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
     for (const e of due) this.#unlink(e);
+    this.#firing = true;
     try {
       for (const e of due) {
         const fn = e.fn;
@@ -161,12 +164,14 @@ export class TimerQueue {
         fn?.();
       }
     } finally {
+      this.#firing = false;
       this.#rearm();
     }
   }
 
   #rearm(): void {
-    if (this.#size === 0 || this.#handle !== undefined) return;
+    if (this.#handle !== undefined) this.#disarm();
+    if (this.#size === 0) return;
     let earliest = Infinity;
     for (const list of this.#lists.values()) {
       if (list.head !== undefined && list.head.deadline < earliest) earliest = list.head.deadline;
