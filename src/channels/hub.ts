@@ -1,0 +1,49 @@
+import { resolveRuntime, type RuntimeOptions } from "../runtime/runtime.js";
+import type { Message } from "./message.js";
+import { PubSubChannel } from "./pub-sub.js";
+import { RequestReplyChannel } from "./request-reply.js";
+import { StreamingChannel } from "./streaming.js";
+
+/** Options of a {@link CommunicationHub}. */
+export interface CommunicationHubOptions extends RuntimeOptions {
+  /** Passed on to the pub-sub channel: receives what a subscriber threw and its message. */
+  onError?: (error: unknown, message: Message) => void;
+}
+
+/**
+ * The three channels of one system on one runtime (clock, deadline queue, scheduler, ids):
+ * request-reply, publish-subscribe and streaming. The textbook's `UnifiedCommunicationHub`.
+ *
+ * @example
+ * ```ts
+ * const hub = new CommunicationHub();
+ * hub.requestReply.registerHandler("echo", (m) => m.payload);
+ * await hub.requestReply.request("me", "echo", "hi"); // "hi"
+ * hub.close();
+ * ```
+ */
+export class CommunicationHub {
+  /** Requests to named recipients, each answered by one handler. */
+  readonly requestReply: RequestReplyChannel;
+  /** Publications on topics, delivered to every matching subscriber. */
+  readonly pubSub: PubSubChannel;
+  /** Bounded, ordered streams with backpressure. */
+  readonly streaming: StreamingChannel;
+
+  constructor(opts?: CommunicationHubOptions) {
+    const runtime = resolveRuntime(opts);
+    this.requestReply = new RequestReplyChannel({ runtime });
+    this.pubSub = new PubSubChannel(opts?.onError === undefined ? { runtime } : { runtime, onError: opts.onError });
+    this.streaming = new StreamingChannel({ runtime });
+  }
+
+  /**
+   * Closes the three channels: pending requests and blocked senders get `ClosedError`,
+   * subscriptions and handlers are dropped, waiting receivers get `undefined`. Idempotent.
+   */
+  close(): void {
+    this.requestReply.close();
+    this.pubSub.close();
+    this.streaming.close();
+  }
+}

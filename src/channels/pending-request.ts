@@ -1,0 +1,144 @@
+import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError, type CoveyError } from "../errors.js";
+import { jsonIssues } from "../runtime/json.js";
+import type { Runtime } from "../runtime/runtime.js";
+import type { Deadline } from "../runtime/timer-queue.js";
+import type { Message } from "./message.js";
+import type { ReplySink } from "./transport.js";
+
+type Settle = (value: unknown) => void;
+const noop: Settle = () => undefined;
+
+/**
+ * The requests of one channel that still wait for their outcome, as an intrusive
+ * doubly-linked list: adding and removing are O(1) and allocate nothing.
+ * @internal
+ */
+export class PendingList {
+  readonly runtime: Runtime;
+  head: PendingRequest | undefined;
+  size = 0;
+
+  constructor(runtime: Runtime) {
+    this.runtime = runtime;
+  }
+
+  add(p: PendingRequest): void {
+    p.next = this.head;
+    if (this.head !== undefined) this.head.prev = p;
+    this.head = p;
+    this.size++;
+  }
+
+  remove(p: PendingRequest): void {
+    if (p.prev === undefined) this.head = p.next;
+    else p.prev.next = p.next;
+    if (p.next !== undefined) p.next.prev = p.prev;
+    p.prev = p.next = undefined;
+    this.size--;
+  }
+}
+
+/**
+ * One request waiting for its outcome: the only record a request allocates besides its
+ * message and promise. Whatever ends it first (reply, failure, timeout, abort, close) wins;
+ * the decision is made synchronously, and only the caller's notification goes through the
+ * scheduler, so a deferred reply can never race its own timeout.
+ * @internal
+ */
+export class PendingRequest implements ReplySink {
+  prev: PendingRequest | undefined = undefined;
+  next: PendingRequest | undefined = undefined;
+  done = false;
+  deadline: Deadline | undefined = undefined;
+  off: (() => void) | undefined = undefined;
+  resolve: Settle = noop;
+  reject: Settle = noop;
+  readonly list: PendingList;
+  readonly message: Message;
+  readonly timeout: number;
+
+  constructor(list: PendingList, message: Message, timeout: number) {
+    this.list = list;
+    this.message = message;
+    this.timeout = timeout;
+  }
+
+  reply(value: unknown): void {
+    if (this.done) return;
+    const rt = this.list.runtime;
+    if (rt.checkPayloads) {
+      const issues = jsonIssues(value);
+      if (issues.length > 0) {
+        this.fail(new ValidationError(`reply from ${JSON.stringify(this.message.recipient)} is not JSON data`, issues));
+        return;
+      }
+    }
+    this.#end();
+    const m = this.message;
+    const tracer = rt.tracer;
+    if (tracer !== undefined) tracer.record("reply", m.recipient, m.sender, undefined, m.id, tracer.payloads ? value : undefined);
+    rt.scheduler.deliver("reply", () => this.resolve(value), m.sender);
+  }
+
+  fail(cause: unknown): void {
+    if (!this.done) this.#reject(new HandlerError(this.message.recipient!, cause), "error");
+  }
+
+  noResponder(): void {
+    if (!this.done) this.#reject(new NoResponderError(this.message.recipient!), "error");
+  }
+
+  /** The deadline fell due. */
+  expire(): void {
+    this.deadline = undefined;
+    if (!this.done) this.#reject(new TimeoutError(`request to ${JSON.stringify(this.message.recipient)}`, this.timeout), "timeout");
+  }
+
+  /** The caller's signal aborted: reject with its reason, unchanged. */
+  abort(reason: unknown): void {
+    this.off = undefined;
+    if (!this.done) this.#reject(reason, "error", "ABORTED");
+  }
+
+  /** The channel closed. */
+  close(): void {
+    if (!this.done) this.#reject(new ClosedError("request-reply channel"), "error");
+  }
+
+  #reject(error: unknown, kind: "error" | "timeout", code?: string): void {
+    this.#end();
+    const m = this.message;
+    const rt = this.list.runtime;
+    rt.tracer?.record(kind, m.recipient, m.sender, undefined, m.id, code ?? (error as CoveyError).code);
+    rt.scheduler.deliver("reply", () => this.reject(error), m.sender);
+  }
+
+  #end(): void {
+    this.done = true;
+    this.list.remove(this);
+    if (this.deadline !== undefined) {
+      this.deadline.cancel();
+      this.deadline = undefined;
+    }
+    if (this.off !== undefined) {
+      this.off();
+      this.off = undefined;
+    }
+  }
+}
+
+let capturing: PendingRequest | undefined;
+
+// One shared executor instead of a closure per request.
+function capture(resolve: Settle, reject: Settle): void {
+  capturing!.resolve = resolve;
+  capturing!.reject = reject;
+}
+
+/** The promise that `p` settles. @internal */
+export function promiseOf<R>(p: PendingRequest): Promise<R> {
+  capturing = p;
+  const promise = new Promise<R>(capture as (resolve: (value: R) => void, reject: Settle) => void);
+  capturing = undefined;
+  return promise;
+}

@@ -1,0 +1,152 @@
+import { ClosedError, ValidationError } from "../errors.js";
+import { onAbort } from "../runtime/abort.js";
+import { assertJson } from "../runtime/json.js";
+import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
+import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
+import type { Message, RequestHandler } from "./message.js";
+import { PendingList, PendingRequest, promiseOf } from "./pending-request.js";
+import { InProcessRequestTransport } from "./request-transport.js";
+import type { RequestTransport } from "./transport.js";
+
+/** Default `timeout` of {@link RequestReplyChannel.request}, in ms. */
+const DEFAULT_TIMEOUT = 30_000;
+
+/** Options of a {@link RequestReplyChannel}. */
+export interface RequestReplyOptions extends RuntimeOptions {
+  /** @internal where requests travel; in-process unless a backend is given. */
+  transport?: RequestTransport;
+}
+
+/**
+ * Request-reply between named parties: a caller sends a payload to a recipient and waits
+ * for the one reply of one of its handlers.
+ *
+ * Several handlers registered for one recipient form a queue group: each request goes to
+ * exactly one of them, round robin. Deadlines share the runtime's single timer, so a
+ * pending request costs no timer of its own.
+ *
+ * @example
+ * ```ts
+ * const rr = new RequestReplyChannel();
+ * rr.registerHandler("math", (m) => (m.payload as number[]).reduce((a, b) => a + b, 0));
+ * const sum = await rr.request<number>("me", "math", [1, 2, 3]); // 6
+ * ```
+ */
+export class RequestReplyChannel {
+  readonly #runtime: Runtime;
+  readonly #transport: RequestTransport;
+  readonly #pending: PendingList;
+  #closed = false;
+
+  constructor(opts?: RequestReplyOptions) {
+    this.#runtime = resolveRuntime(opts);
+    this.#transport = opts?.transport ?? new InProcessRequestTransport(this.#runtime);
+    this.#pending = new PendingList(this.#runtime);
+  }
+
+  /** Requests sent and not yet answered, failed, timed out, aborted or closed. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Whether at least one handler is registered for `recipient`. */
+  hasHandler(recipient: string): boolean {
+    return this.#transport.hasResponder(recipient);
+  }
+
+  /**
+   * Registers `handler` to answer requests addressed to `recipient`. Its return value (or
+   * what its promise resolves to) is the reply; a throw or rejection reaches the caller as
+   * a `HandlerError`. Registering several handlers for one recipient makes a queue group
+   * (round robin, each request handled once); the same function registered twice is two
+   * members.
+   *
+   * @returns an idempotent function that unregisters exactly this registration.
+   * @throws ClosedError after {@link close}; ValidationError for an empty recipient.
+   * @example
+   * ```ts
+   * const off = rr.registerHandler("echo", (m) => m.payload);
+   * off();
+   * ```
+   */
+  registerHandler(recipient: string, handler: RequestHandler): () => void {
+    if (this.#closed) throw new ClosedError("request-reply channel");
+    checkName(recipient, "recipient");
+    if (typeof handler !== "function") {
+      throw new ValidationError("handler must be a function", [{ path: ["handler"], message: "must be a function" }]);
+    }
+    return this.#transport.addResponder(recipient, handler);
+  }
+
+  /**
+   * Sends `payload` to `recipient` and resolves with the reply.
+   *
+   * Rejects with `NoResponderError` at once when nobody handles `recipient`, `HandlerError`
+   * (its `cause` is what the handler threw) when the handler fails, `TimeoutError` exactly
+   * `timeout` ms after the call (a later reply is dropped), the signal's reason when
+   * `signal` aborts, and `ClosedError` when the channel closes first.
+   *
+   * @param opts.timeout ms on the channel's clock; `Infinity` waits without limit. @default 30000
+   * @example
+   * ```ts
+   * const answer = await rr.request("me", "echo", { hello: "world" }, { timeout: 1000 });
+   * ```
+   */
+  request<R = unknown>(sender: string, recipient: string, payload: unknown, opts?: WaitOptions): Promise<R> {
+    // Not `async`: an async wrapper would add a second promise per request. Every failure
+    // below is still a rejected promise, never a synchronous throw.
+    const rt = this.#runtime;
+    let timeout: number | undefined = DEFAULT_TIMEOUT;
+    let signal: AbortSignal | undefined;
+    try {
+      if (this.#closed) throw new ClosedError("request-reply channel");
+      checkName(sender, "sender");
+      checkName(recipient, "recipient");
+      if (opts !== undefined) {
+        if (opts.timeout !== undefined) timeout = checkTimeout(opts.timeout, `request to ${JSON.stringify(recipient)}`);
+        signal = opts.signal;
+        signal?.throwIfAborted();
+      }
+      if (rt.checkPayloads) assertJson(payload, `request payload to ${JSON.stringify(recipient)}`);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted signal's reason is passed on unchanged, whatever it is
+      return Promise.reject(error);
+    }
+    const message: Message = {
+      id: rt.ids.next("msg"),
+      sender,
+      pattern: "request_reply",
+      recipient,
+      payload,
+      timestamp: rt.clock.now(),
+    };
+    const p = new PendingRequest(this.#pending, message, timeout ?? Infinity);
+    const promise = promiseOf<R>(p);
+    this.#pending.add(p);
+    const tracer = rt.tracer;
+    if (tracer !== undefined) tracer.record("request", sender, recipient, undefined, message.id, tracer.payloads ? payload : undefined);
+    this.#transport.send(message, p);
+    // A synchronous handler has already answered: no deadline or listener to set up.
+    if (!p.done) {
+      if (timeout !== undefined) p.deadline = rt.timers.add(timeout, () => p.expire());
+      if (signal !== undefined) {
+        if (signal.aborted) p.abort(signal.reason);
+        else p.off = onAbort(signal, (reason) => p.abort(reason));
+      }
+    }
+    return promise;
+  }
+
+  /**
+   * Closes the channel: every pending request rejects with `ClosedError`, its deadline is
+   * cancelled, every handler is dropped, and later requests and registrations get
+   * `ClosedError`. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const list = this.#pending;
+    while (list.head !== undefined) list.head.close();
+    this.#transport.close();
+  }
+}

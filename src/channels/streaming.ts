@@ -1,0 +1,216 @@
+import { ClosedError, ValidationError } from "../errors.js";
+import { assertJson } from "../runtime/json.js";
+import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
+import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
+import { END, Stream, type ReceiveHolder } from "./stream.js";
+
+/** Default `highWaterMark` of a stream. */
+const DEFAULT_HIGH_WATER_MARK = 16;
+
+/** Options of {@link StreamingChannel.createStream}. */
+export interface StreamOptions {
+  /** Items buffered before `send` waits for a receiver to make room. @default 16 */
+  highWaterMark?: number;
+}
+
+/** What {@link StreamingChannel.info} reports about one stream. */
+export interface StreamInfo {
+  readonly highWaterMark: number;
+  /** Items sent and not yet received. */
+  readonly buffered: number;
+  /** Senders waiting for room. */
+  readonly blockedSenders: number;
+  /** Receivers waiting for data. */
+  readonly waitingReceivers: number;
+  readonly closed: boolean;
+}
+
+/**
+ * Named, ordered, bounded streams between senders and receivers, with backpressure: `send`
+ * resolves at once while fewer than `highWaterMark` items are buffered, and otherwise
+ * waits (FIFO among blocked senders) until a receiver makes room.
+ *
+ * A stream is created on first use (with highWaterMark 16) or by {@link createStream}.
+ * Closing it rejects blocked and later senders with `ClosedError`; what was buffered still
+ * drains, then receivers get `undefined` and iterations end.
+ *
+ * @example
+ * ```ts
+ * const streams = new StreamingChannel();
+ * streams.createStream("progress", { highWaterMark: 4 });
+ * void (async () => {
+ *   for (let i = 1; i <= 3; i++) await streams.send("progress", i);
+ *   streams.closeStream("progress");
+ * })();
+ * for await (const n of streams.iterate<number>("progress")) console.log(n); // 1, 2, 3
+ * ```
+ */
+export class StreamingChannel {
+  readonly #runtime: Runtime;
+  readonly #streams = new Map<string, Stream>();
+  #closed = false;
+
+  constructor(opts?: RuntimeOptions) {
+    this.#runtime = resolveRuntime(opts);
+  }
+
+  /**
+   * Creates stream `streamId` with the given options. On a stream that already exists it
+   * changes nothing (a different `highWaterMark` is a ValidationError), except that a
+   * stream that was closed and fully drained is replaced by a fresh open one, so an id can
+   * be reused once its stream has ended.
+   *
+   * @throws ValidationError when `highWaterMark` is not an integer >= 1; ClosedError after {@link close}.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- T names the item type for readers, as in `createStream<Chunk>("tokens")`
+  createStream<T = unknown>(streamId: string, opts?: StreamOptions): void {
+    if (this.#closed) throw new ClosedError("streaming channel");
+    checkName(streamId, "streamId");
+    const hwm = opts?.highWaterMark;
+    if (hwm !== undefined && (!Number.isInteger(hwm) || hwm < 1)) {
+      throw new ValidationError(`highWaterMark must be an integer >= 1, got ${String(hwm)}`, [
+        { path: ["highWaterMark"], message: "must be an integer >= 1" },
+      ]);
+    }
+    const existing = this.#streams.get(streamId);
+    if (existing !== undefined && !existing.ended) {
+      if (hwm !== undefined && hwm !== existing.highWaterMark) {
+        throw new ValidationError(
+          `stream ${JSON.stringify(streamId)} already exists with highWaterMark ${existing.highWaterMark}, not ${hwm}`,
+          [{ path: ["highWaterMark"], message: "differs from the existing stream's" }],
+        );
+      }
+      return;
+    }
+    this.#streams.set(streamId, new Stream(streamId, hwm ?? DEFAULT_HIGH_WATER_MARK, this.#runtime));
+  }
+
+  /**
+   * Appends `data` to the stream. Resolves at once while the buffer holds fewer than
+   * `highWaterMark` items (or a receiver is waiting); otherwise when a receiver makes room.
+   *
+   * @param opts.timeout ms to wait for room; then `TimeoutError` and the data is not sent.
+   * @throws ClosedError (as a rejection) when the stream is or gets closed before the data is buffered.
+   */
+  async send<T>(streamId: string, data: T, opts?: WaitOptions): Promise<void> {
+    if (this.#closed) throw new ClosedError("streaming channel");
+    checkName(streamId, "streamId");
+    const timeout = checkTimeout(opts?.timeout, `send to stream ${JSON.stringify(streamId)}`);
+    if (this.#runtime.checkPayloads) assertJson(data, `data sent to stream ${JSON.stringify(streamId)}`);
+    const wait = this.#stream(streamId).send(data, timeout, opts?.signal);
+    if (wait !== undefined) await wait;
+  }
+
+  /**
+   * The next item of the stream, waiting for one if none is buffered.
+   *
+   * @returns the item, or `undefined` when `timeout` ran out or the stream is closed and drained.
+   * Without `timeout` it waits until data arrives, the stream closes or `signal` aborts.
+   */
+  async receive<T>(streamId: string, opts?: WaitOptions): Promise<T | undefined> {
+    checkName(streamId, "streamId");
+    const timeout = checkTimeout(opts?.timeout, `receive from stream ${JSON.stringify(streamId)}`);
+    const stream = this.#existing(streamId);
+    if (stream === undefined) return undefined;
+    const item = await stream.receive(timeout, opts?.signal);
+    return item === END ? undefined : (item as T);
+  }
+
+  /**
+   * The stream's items as an async iterable, which ends once the stream is closed and
+   * drained. Breaking out of a `for await` loop stops the iteration (a pending wait is
+   * withdrawn) without closing the stream. An aborted `signal` rejects the pending `next()`
+   * with its reason.
+   *
+   * @example
+   * ```ts
+   * for await (const chunk of streams.iterate<string>("tokens")) process.stdout.write(chunk);
+   * ```
+   */
+  iterate<T>(streamId: string, opts?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
+    checkName(streamId, "streamId");
+    const signal = opts?.signal;
+    return new StreamIterator<T>((holder) => this.#existing(streamId)?.receive(undefined, signal, holder) ?? END);
+  }
+
+  /**
+   * Closes the stream: blocked and later senders get `ClosedError`; buffered data still
+   * drains; receivers waiting on it get `undefined`. An unknown id is created closed.
+   */
+  closeStream(streamId: string): void {
+    checkName(streamId, "streamId");
+    this.#stream(streamId).close();
+  }
+
+  /** A snapshot of stream `streamId`, or undefined if it does not exist. */
+  info(streamId: string): StreamInfo | undefined {
+    const s = this.#streams.get(streamId);
+    if (s === undefined) return undefined;
+    return {
+      highWaterMark: s.highWaterMark,
+      buffered: s.buffered,
+      blockedSenders: s.blockedSenders,
+      waitingReceivers: s.waitingReceivers,
+      closed: s.closed,
+    };
+  }
+
+  /** Closes every stream, and the channel: later sends and createStream get `ClosedError`. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#streams.values()) s.close();
+  }
+
+  /** The stream to receive from: created on first use, except on a closed channel. */
+  #existing(id: string): Stream | undefined {
+    return this.#closed ? this.#streams.get(id) : this.#stream(id);
+  }
+
+  #stream(id: string): Stream {
+    let s = this.#streams.get(id);
+    if (s === undefined) {
+      s = new Stream(id, DEFAULT_HIGH_WATER_MARK, this.#runtime);
+      if (this.#closed) s.close();
+      this.#streams.set(id, s);
+    }
+    return s;
+  }
+}
+
+class StreamIterator<T> implements AsyncIterableIterator<T>, ReceiveHolder {
+  waiter: { cancel(): void } | undefined = undefined;
+  readonly #receive: (holder: ReceiveHolder) => unknown;
+  #done = false;
+
+  constructor(receive: (holder: ReceiveHolder) => unknown) {
+    this.#receive = receive;
+  }
+
+  async next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#done) return { done: true, value: undefined };
+    this.waiter = undefined;
+    let item: unknown;
+    try {
+      item = await this.#receive(this);
+    } finally {
+      this.waiter = undefined;
+    }
+    // An item already taken is returned even if return() came meanwhile: never lose data.
+    if (item === END) {
+      this.#done = true;
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: item as T };
+  }
+
+  async return(): Promise<IteratorResult<T, undefined>> {
+    this.#done = true;
+    this.waiter?.cancel();
+    this.waiter = undefined;
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+}
