@@ -98,7 +98,9 @@ export class Lock {
     try {
       return this.#acquire(agentId, opts, false) as Promise<boolean>;
     } catch (err) {
-      return Promise.reject(err);
+      // Only covey errors are thrown above (signal reasons are returned, not thrown).
+      const error = err as Error;
+      return Promise.reject(error);
     }
   }
 

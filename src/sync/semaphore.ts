@@ -3,6 +3,7 @@ import { onAbort } from "../runtime/abort.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
 import { checkCount, RESOLVED_FALSE, RESOLVED_TRUE } from "./checks.js";
+import { createHoldings, type Holdings } from "./holdings.js";
 import { Waiter, WaitQueue } from "./wait-queue.js";
 
 /** Options of the {@link Semaphore} constructor. */
@@ -29,7 +30,7 @@ export class Semaphore {
   readonly #name: string;
   readonly #runtime: Runtime;
   readonly #queue = new WaitQueue<boolean>();
-  readonly #held = new Map<string, number>();
+  readonly #held: Holdings;
   #inUse = 0;
   #closed = false;
 
@@ -40,6 +41,7 @@ export class Semaphore {
   constructor(maxPermits: number, opts?: SemaphoreOptions) {
     checkCount(maxPermits, "maxPermits");
     this.#maxPermits = maxPermits;
+    this.#held = createHoldings(maxPermits);
     this.#name = opts?.name ?? "semaphore";
     this.#runtime = resolveRuntime(opts);
   }
@@ -66,7 +68,7 @@ export class Semaphore {
 
   /** How many permits `agentId` holds. */
   heldBy(agentId: string): number {
-    return this.#held.get(agentId) ?? 0;
+    return this.#held.count(agentId);
   }
 
   /**
@@ -86,7 +88,9 @@ export class Semaphore {
     try {
       return this.#acquire(agentId, opts);
     } catch (err) {
-      return Promise.reject(err);
+      // Only covey errors are thrown above (signal reasons are returned, not thrown).
+      const error = err as Error;
+      return Promise.reject(error);
     }
   }
 
@@ -95,10 +99,7 @@ export class Semaphore {
    * @returns `false` if `agentId` holds no permit.
    */
   release(agentId: string): boolean {
-    const n = this.#held.get(agentId);
-    if (n === undefined) return false;
-    if (n === 1) this.#held.delete(agentId);
-    else this.#held.set(agentId, n - 1);
+    if (!this.#held.remove(agentId)) return false;
     this.#inUse--;
     const w = this.#queue.shift();
     if (w !== undefined) {
@@ -171,7 +172,7 @@ export class Semaphore {
 
   #take(agentId: string): void {
     this.#inUse++;
-    this.#held.set(agentId, (this.#held.get(agentId) ?? 0) + 1);
+    this.#held.add(agentId);
     this.#runtime.tracer?.record("semaphore", agentId, undefined, this.#name, undefined, { available: this.#maxPermits - this.#inUse });
   }
 }
