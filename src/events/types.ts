@@ -72,12 +72,19 @@ export type EventOf<E, K extends EventName<E> = EventName<E>> = {
 /** A handler; a returned promise is awaited before `emit` resolves. */
 export type EventHandler<Ev = CoveyEvent> = (event: Ev) => void | Promise<unknown>;
 
-/** What `emit` takes: the payload is required where the event map says it has required fields. */
+/**
+ * What `emit` takes. On a typed bus the payload is checked against the event map (and is
+ * required where the map gives it required fields); on an untyped bus any object will do.
+ */
 export type EmitInput<E, K extends EventName<E>> = {
   type: K;
   source: string;
   metadata?: object | undefined;
-} & (Record<never, never> extends BusEvents<E>[K] ? { payload?: BusEvents<E>[K] | undefined } : { payload: BusEvents<E>[K] });
+} & (string extends keyof E
+  ? { payload?: object | undefined }
+  : Record<never, never> extends BusEvents<E>[K]
+    ? { payload?: BusEvents<E>[K] | undefined }
+    : { payload: BusEvents<E>[K] });
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions extends RuntimeOptions {

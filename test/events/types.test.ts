@@ -107,6 +107,13 @@ describe("EventBus types", () => {
     expect(e.payload).toEqual({ x: 1 });
     const dynamic: string = ["a", "b"].join("");
     expectTypeOf(await bus.emit({ type: dynamic, source: "s" })).toEqualTypeOf<CoveyEvent>();
+    // untyped: any object is a payload, interface-typed ones included
+    const interfacePayload: InterfaceEvents["ping"] = { n: 1 };
+    const anyObject: object = { k: 1 };
+    await bus.emit({ type: "anything", source: "s", payload: interfacePayload });
+    await bus.emit({ type: "anything", source: "s", payload: anyObject });
+    // @ts-expect-error a payload is an object, not a primitive
+    await bus.emit({ type: "anything", source: "s", payload: 42 });
     // @ts-expect-error the source is required
     await expect(bus.emit({ type: "anything" })).rejects.toBeInstanceOf(ValidationError);
   });

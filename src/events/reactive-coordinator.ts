@@ -1,0 +1,176 @@
+import { ClosedError } from "../errors.js";
+import { resolveRuntime, type RuntimeOptions } from "../runtime/runtime.js";
+import { InMemoryStateStore } from "../state/in-memory-store.js";
+import type { StateEntry, StateStore } from "../state/types.js";
+import { EventBus } from "./event-bus.js";
+import { EventType } from "./event-type.js";
+import type { CoveyEvent, EventHandler } from "./types.js";
+
+/** Options of {@link ReactiveCoordinator}. */
+export interface ReactiveCoordinatorOptions extends RuntimeOptions {
+  /**
+   * The bus to react to.
+   * @default a new EventBus on the same clock/runtime
+   */
+  eventBus?: EventBus;
+  /**
+   * Where the default reactions write.
+   * @default a new InMemoryStateStore on the same clock/runtime
+   */
+  state?: StateStore;
+}
+
+/** The `updatedBy` of every write the default reactions make. */
+const WRITER = "coordinator";
+/** The key holding the ids of the agents that joined and have not left, in join order. */
+const ACTIVE_AGENTS = "active_agents";
+
+/**
+ * Turns events into shared state: the textbook's reactive coordinator.
+ *
+ * Default reactions:
+ * - `task_completed` with payload `{ taskId }` (or `{ task_id }`) sets
+ *   `task:<taskId>:completed` = `true`;
+ * - `agent_joined` / `agent_left` with payload `{ agentId }` (or `{ agent_id }`) add the id
+ *   to / remove it from `active_agents` (a `string[]`, no duplicates, join order).
+ *
+ * Writes are made by `"coordinator"`; `emit` resolves after they are committed. Add your own
+ * reactions with {@link ReactiveCoordinator.addReaction}.
+ *
+ * @example
+ * ```ts
+ * const coordinator = new ReactiveCoordinator();
+ * await coordinator.emit("worker-1", EventType.AGENT_JOINED, { agentId: "worker-1" });
+ * (await coordinator.state.get<string[]>("active_agents"))?.value; // ["worker-1"]
+ * ```
+ */
+export class ReactiveCoordinator {
+  readonly #bus: EventBus;
+  readonly #state: StateStore;
+  readonly #reactions = new Set<() => void>();
+  // Membership updates run one after another: each is a read-modify-write of one key, and a
+  // backend whose update is a network round trip would otherwise retry once per concurrent
+  // join (50 simultaneous joins would exhaust update's retries). update's own retry still
+  // covers writers outside this coordinator.
+  #membership: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  /**
+   * @param opts - `eventBus` and `state` to use (each created when absent), and the
+   *   `clock` for the ones it creates.
+   */
+  constructor(opts: ReactiveCoordinatorOptions = {}) {
+    const runtime = resolveRuntime(opts);
+    this.#bus = opts.eventBus ?? new EventBus({ runtime });
+    this.#state = opts.state ?? new InMemoryStateStore({ runtime });
+    this.#react(EventType.TASK_COMPLETED, (e) => this.#taskCompleted(e));
+    this.#react(EventType.AGENT_JOINED, (e) => this.#membershipChanged(e, true));
+    this.#react(EventType.AGENT_LEFT, (e) => this.#membershipChanged(e, false));
+  }
+
+  /** The bus the coordinator reacts to. */
+  get eventBus(): EventBus {
+    return this.#bus;
+  }
+
+  /** The store the default reactions write to. */
+  get state(): StateStore {
+    return this.#state;
+  }
+
+  /** True after {@link ReactiveCoordinator.close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Runs `reaction` for every later event of `type` (`"*"` for all). Same as
+   * `eventBus.subscribe`, except that `close()` removes it too.
+   *
+   * @returns an idempotent function that removes the reaction.
+   * @throws ClosedError after `close()`.
+   * @example
+   * ```ts
+   * const off = coordinator.addReaction(EventType.TASK_FAILED, (e) => console.warn(e.payload));
+   * ```
+   */
+  addReaction(type: string, reaction: (e: CoveyEvent) => void | Promise<void>): () => void {
+    if (this.#closed) throw new ClosedError("reactive coordinator");
+    return this.#react(type, reaction);
+  }
+
+  /**
+   * Emits an event on the bus (the textbook's argument order).
+   *
+   * @returns the event, once every reaction to it has finished.
+   * @throws ClosedError after `close()`.
+   * @example
+   * ```ts
+   * await coordinator.emit("worker-1", EventType.TASK_COMPLETED, { taskId: "t1" });
+   * ```
+   */
+  async emit(source: string, type: string, payload: object = {}): Promise<CoveyEvent> {
+    if (this.#closed) throw new ClosedError("reactive coordinator");
+    return this.#bus.emit({ type, source, payload });
+  }
+
+  /**
+   * Removes every reaction and closes the event bus (given or created): later `emit`,
+   * `addReaction` and bus calls throw ClosedError. Reactions already running finish. The
+   * state store is left open: it usually outlives the coordinator. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#reactions) off();
+    this.#reactions.clear();
+    this.#bus.close();
+  }
+
+  #react(type: string, reaction: EventHandler): () => void {
+    const off = this.#bus.subscribe(type, reaction);
+    const remove = (): void => {
+      if (this.#reactions.delete(remove)) off();
+    };
+    this.#reactions.add(remove);
+    return remove;
+  }
+
+  #taskCompleted(e: CoveyEvent): Promise<StateEntry<boolean>> | undefined {
+    const taskId = idFrom(e.payload, "taskId", "task_id");
+    if (taskId === undefined) return undefined;
+    return this.#state.set(`task:${taskId}:completed`, true, { by: WRITER });
+  }
+
+  #membershipChanged(e: CoveyEvent, joined: boolean): Promise<StateEntry<string[]>> | undefined {
+    const agentId = idFrom(e.payload, "agentId", "agent_id");
+    if (agentId === undefined) return undefined;
+    const write = (): Promise<StateEntry<string[]>> =>
+      this.#state.update<string[]>(
+        ACTIVE_AGENTS,
+        (draft) => {
+          // Absent (or not a list, if someone else wrote the key): start a fresh list.
+          if (!Array.isArray(draft)) return joined ? [agentId] : [];
+          const i = draft.indexOf(agentId);
+          if (joined && i < 0) draft.push(agentId);
+          else if (!joined && i >= 0) draft.splice(i, 1);
+        },
+        { by: WRITER },
+      );
+    const done = this.#membership.then(write);
+    this.#membership = done.then(noop, noop);
+    return done;
+  }
+}
+
+function noop(): void {}
+
+/** The id under `camel` or the textbook's `snake` key: a non-empty string or a finite number. */
+function idFrom(payload: unknown, camel: string, snake: string): string | undefined {
+  if (payload === null || typeof payload !== "object") return undefined;
+  const p = payload as Record<string, unknown>;
+  const v = p[camel] ?? p[snake];
+  if (typeof v === "string") return v.length > 0 ? v : undefined;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
