@@ -102,11 +102,14 @@ function assertLock(m: LockModel, r: LockReal): void {
 }
 
 class LockAcquire implements fc.AsyncCommand<LockModel, LockReal> {
-  constructor(
-    readonly agent: string,
-    readonly timeout: number | undefined,
-    readonly ttl: number | undefined,
-  ) {}
+  readonly agent: string;
+  readonly timeout: number | undefined;
+  readonly ttl: number | undefined;
+  constructor(agent: string, timeout: number | undefined, ttl: number | undefined) {
+    this.agent = agent;
+    this.timeout = timeout;
+    this.ttl = ttl;
+  }
   check(m: Readonly<LockModel>): boolean {
     return !m.queue.some((w) => w.agent === this.agent);
   }
@@ -133,10 +136,12 @@ class LockAcquire implements fc.AsyncCommand<LockModel, LockReal> {
 }
 
 class LockRelease implements fc.AsyncCommand<LockModel, LockReal> {
-  constructor(
-    readonly agent: string,
-    readonly token: "none" | "current" | "stale",
-  ) {}
+  readonly agent: string;
+  readonly token: "none" | "current" | "stale";
+  constructor(agent: string, token: "none" | "current" | "stale") {
+    this.agent = agent;
+    this.token = token;
+  }
   check(): boolean {
     return true;
   }
@@ -155,7 +160,10 @@ class LockRelease implements fc.AsyncCommand<LockModel, LockReal> {
 }
 
 class LockAdvance implements fc.AsyncCommand<LockModel, LockReal> {
-  constructor(readonly ms: number) {}
+  readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+  }
   check(): boolean {
     return true;
   }
@@ -184,7 +192,7 @@ class LockAdvance implements fc.AsyncCommand<LockModel, LockReal> {
 
 const lockCommands = [
   fc.tuple(agentArb, timeoutArb, fc.constantFrom(undefined, undefined, 4, 8, 12)).map(([a, t, ttl]) => new LockAcquire(a, t, ttl)),
-  fc.tuple(agentArb, fc.constantFrom("none", "current", "stale") as fc.Arbitrary<"none" | "current" | "stale">).map(([a, t]) => new LockRelease(a, t)),
+  fc.tuple(agentArb, fc.constantFrom<"none" | "current" | "stale">("none", "current", "stale")).map(([a, t]) => new LockRelease(a, t)),
   advanceArb.map((ms) => new LockAdvance(ms)),
 ];
 
@@ -220,10 +228,12 @@ function assertSem(m: SemModel, r: SemReal): void {
 }
 
 class SemAcquire implements fc.AsyncCommand<SemModel, SemReal> {
-  constructor(
-    readonly agent: string,
-    readonly timeout: number | undefined,
-  ) {}
+  readonly agent: string;
+  readonly timeout: number | undefined;
+  constructor(agent: string, timeout: number | undefined) {
+    this.agent = agent;
+    this.timeout = timeout;
+  }
   check(): boolean {
     return true;
   }
@@ -247,7 +257,10 @@ class SemAcquire implements fc.AsyncCommand<SemModel, SemReal> {
 }
 
 class SemRelease implements fc.AsyncCommand<SemModel, SemReal> {
-  constructor(readonly agent: string) {}
+  readonly agent: string;
+  constructor(agent: string) {
+    this.agent = agent;
+  }
   check(): boolean {
     return true;
   }
@@ -272,7 +285,10 @@ class SemRelease implements fc.AsyncCommand<SemModel, SemReal> {
 }
 
 class SemAdvance implements fc.AsyncCommand<SemModel, SemReal> {
-  constructor(readonly ms: number) {}
+  readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+  }
   check(): boolean {
     return true;
   }
@@ -324,10 +340,12 @@ function endGeneration(m: BarrierModel, result: boolean): void {
 }
 
 class BarrierArrive implements fc.AsyncCommand<BarrierModel, BarrierReal> {
-  constructor(
-    readonly agent: string,
-    readonly timeout: number | undefined,
-  ) {}
+  readonly agent: string;
+  readonly timeout: number | undefined;
+  constructor(agent: string, timeout: number | undefined) {
+    this.agent = agent;
+    this.timeout = timeout;
+  }
   check(): boolean {
     return true;
   }
@@ -367,7 +385,10 @@ class BarrierReset implements fc.AsyncCommand<BarrierModel, BarrierReal> {
 }
 
 class BarrierAdvance implements fc.AsyncCommand<BarrierModel, BarrierReal> {
-  constructor(readonly ms: number) {}
+  readonly ms: number;
+  constructor(ms: number) {
+    this.ms = ms;
+  }
   check(): boolean {
     return true;
   }
