@@ -76,6 +76,7 @@ describe("RequestReplyChannel#request", () => {
   it("wraps a rejecting handler's reason in HandlerError with the original as cause", async () => {
     const { clock, channel } = setup();
     const reason = { not: "an Error" };
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a non-Error reason must reach the caller unchanged
     channel.registerHandler("bad", async () => Promise.reject(reason));
     const p = channel.request("a", "bad", 1);
     await expect(p).rejects.toBeInstanceOf(HandlerError);
