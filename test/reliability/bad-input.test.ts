@@ -115,7 +115,7 @@ describe("state entry points (hostile keys and values)", () => {
             "update(mutate)",
             () =>
               store.update<Record<string, unknown>>(k, (d) => {
-                if (d === undefined || d === null || typeof d !== "object" || Array.isArray(d)) return { v: value } as never;
+                if (d === undefined || d === null || typeof d !== "object" || Array.isArray(d)) return { v: value };
                 d["v"] = value;
               }),
           ],
