@@ -1,0 +1,125 @@
+import type { Draft } from "immer";
+import { checkName } from "../runtime/wait.js";
+import { ScopedEntry } from "./entry.js";
+import { storeCore } from "./in-memory-store.js";
+import type { StoreCore } from "./store-core.js";
+import type { StateChange, StateEntry, StateStore } from "./types.js";
+
+/**
+ * The store key of `key` in namespace `namespace`. The namespace is length-prefixed, so no
+ * (namespace, key) pair can produce another pair's store key, whatever characters either
+ * contains ("a" + "b:c" and "a:b" + "c" give "1:a:b:c" and "3:a:b:c").
+ * @internal
+ */
+export function namespacePrefix(namespace: string): string {
+  return `${namespace.length}:${namespace}:`;
+}
+
+/**
+ * One namespace of a store, seen as a store of its own: every key is stored under the
+ * namespace's prefix, and keys, entries, changes and history come back un-prefixed.
+ *
+ * Over an InMemoryStateStore the hot operations (get, set, compareAndSwap, update, delete) call
+ * its synchronous core directly: the view is the `kv` of every system, and a second async hop
+ * per operation measured as a large share of a small write. Any other backend goes through
+ * its public API.
+ * @internal
+ */
+export class NamespaceView implements StateStore {
+  readonly #store: StateStore;
+  readonly #core: StoreCore | undefined;
+  readonly #prefix: string;
+  readonly #name: string;
+
+  constructor(store: StateStore, namespace: string) {
+    this.#store = store;
+    this.#core = storeCore(store);
+    this.#name = namespace;
+    this.#prefix = namespacePrefix(namespace);
+  }
+
+  /** The namespace this view is scoped to. */
+  get namespace(): string {
+    return this.#name;
+  }
+
+  async get<T>(key: string): Promise<StateEntry<T> | undefined> {
+    checkName(key, "key");
+    const core = this.#core;
+    const inner = core !== undefined ? (core.get(this.#prefix + key) as StateEntry<T> | undefined) : await this.#store.get<T>(this.#prefix + key);
+    return inner === undefined ? undefined : new ScopedEntry(key, inner);
+  }
+
+  /** The value of `key`, without building a scoped entry. @internal */
+  async value<T>(key: string): Promise<T | undefined> {
+    checkName(key, "key");
+    const core = this.#core;
+    if (core !== undefined) return core.get(this.#prefix + key)?.value as T | undefined;
+    return (await this.#store.get<T>(this.#prefix + key))?.value;
+  }
+
+  async set<T>(key: string, value: T, opts?: { by?: string; expectedVersion?: number }): Promise<StateEntry<T>> {
+    checkName(key, "key");
+    const core = this.#core;
+    if (core !== undefined) return new ScopedEntry(key, core.set(this.#prefix + key, value, opts) as StateEntry<T>);
+    return new ScopedEntry(key, await this.#store.set(this.#prefix + key, value, opts));
+  }
+
+  async delete(key: string, opts?: { by?: string; expectedVersion?: number }): Promise<boolean> {
+    checkName(key, "key");
+    const core = this.#core;
+    if (core !== undefined) return core.delete(this.#prefix + key, opts);
+    return this.#store.delete(this.#prefix + key, opts);
+  }
+
+  async compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
+    checkName(key, "key");
+    const core = this.#core;
+    if (core !== undefined) return core.compareAndSwap(this.#prefix + key, expectedValue, newValue, opts);
+    return this.#store.compareAndSwap(this.#prefix + key, expectedValue, newValue, opts);
+  }
+
+  async update<T>(
+    key: string,
+    fn: (draft: Draft<T> | undefined) => T | void,
+    opts?: { by?: string; maxRetries?: number },
+  ): Promise<StateEntry<T>> {
+    checkName(key, "key");
+    const core = this.#core;
+    if (core !== undefined) return new ScopedEntry(key, core.update(this.#prefix + key, fn, opts) as StateEntry<T>);
+    return new ScopedEntry(key, await this.#store.update(this.#prefix + key, fn, opts));
+  }
+
+  async keys(prefix?: string): Promise<string[]> {
+    const n = this.#prefix.length;
+    // Same common prefix on every key, so the store's order is the order of the remainders.
+    return (await this.#store.keys(this.#prefix + (prefix ?? ""))).map((k) => k.slice(n));
+  }
+
+  watch(filter: string, listener: (change: StateChange) => void): () => void {
+    checkName(filter, "filter");
+    const scoped = filter === "*" ? `${this.#prefix}*` : this.#prefix + filter;
+    return this.#store.watch(scoped, (change) => listener(this.#scope(change)));
+  }
+
+  async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
+    if (opts?.key !== undefined) {
+      checkName(opts.key, "key");
+      const byKey = opts.limit === undefined ? { key: this.#prefix + opts.key } : { key: this.#prefix + opts.key, limit: opts.limit };
+      return (await this.#store.history(byKey)).map((c) => this.#scope(c));
+    }
+    const limit = opts?.limit;
+    const mine = (await this.#store.history()).filter((c) => c.key.startsWith(this.#prefix));
+    const last = limit === undefined || limit >= mine.length ? mine : mine.slice(mine.length - limit);
+    return last.map((c) => this.#scope(c));
+  }
+
+  #scope(change: StateChange): StateChange {
+    const key = change.key.slice(this.#prefix.length);
+    const { entry, previous } = change;
+    const out: { type: "set" | "delete"; key: string; entry?: StateEntry; previous?: StateEntry } = { type: change.type, key };
+    if (entry !== undefined) out.entry = new ScopedEntry(key, entry);
+    if (previous !== undefined) out.previous = new ScopedEntry(key, previous);
+    return Object.freeze(out);
+  }
+}
