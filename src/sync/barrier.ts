@@ -154,17 +154,18 @@ export class Barrier {
     return waiters;
   }
 
-  // Timers and listeners are dropped at every generation change, so `w` is in the current one.
+  // A waiter that is no longer in the current generation (it tripped, was reset, or its
+  // deadline fell due in the same timer batch as the step that ended it) is left alone.
   #withdraw(w: Waiter<boolean>, aborted: boolean, reason: unknown): void {
+    const mine = this.#arrivals.get(w.agentId);
+    if (mine === undefined) return;
+    const i = mine.indexOf(w);
+    if (i < 0) return;
+    mine.splice(i, 1);
+    if (mine.length === 0) this.#arrivals.delete(w.agentId);
     if (aborted) w.off = undefined;
     else w.deadline = undefined;
     w.detach();
-    const mine = this.#arrivals.get(w.agentId);
-    if (mine !== undefined) {
-      const i = mine.indexOf(w);
-      if (i >= 0) mine.splice(i, 1);
-      if (mine.length === 0) this.#arrivals.delete(w.agentId);
-    }
     if (aborted) w.reject(reason);
     else w.resolve(false);
   }

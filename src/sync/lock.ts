@@ -200,8 +200,10 @@ export class Lock {
   }
 
   // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release
-  // in the same tick can only find the next live waiter.
+  // in the same tick can only find the next live waiter. A waiter already granted is left
+  // alone: its deadline may still run when it fell due in the same timer batch as the grant.
   #timeOut(w: Waiter<boolean | number>): void {
+    if (!w.queued) return;
     w.deadline = undefined;
     this.#queue.remove(w);
     w.detach();
@@ -209,6 +211,7 @@ export class Lock {
   }
 
   #abort(w: Waiter<boolean | number>, reason: unknown): void {
+    if (!w.queued) return;
     w.off = undefined;
     this.#queue.remove(w);
     w.detach();

@@ -156,7 +156,11 @@ export class Semaphore {
     return promise;
   }
 
+  // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release
+  // in the same tick can only find the next live waiter. A waiter already granted is left
+  // alone: its deadline may still run when it fell due in the same timer batch as the grant.
   #timeOut(w: Waiter<boolean>): void {
+    if (!w.queued) return;
     w.deadline = undefined;
     this.#queue.remove(w);
     w.detach();
@@ -164,6 +168,7 @@ export class Semaphore {
   }
 
   #abort(w: Waiter<boolean>, reason: unknown): void {
+    if (!w.queued) return;
     w.off = undefined;
     this.#queue.remove(w);
     w.detach();
