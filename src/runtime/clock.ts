@@ -1,5 +1,5 @@
 /** An opaque handle returned by {@link Clock.setTimeout}. */
-export type TimerHandle = unknown;
+export type TimerHandle = object | number;
 
 /**
  * The source of time for everything in covey. Production code uses {@link systemClock};

@@ -83,14 +83,14 @@ export class TraceBuffer implements Trace, Tracer {
 
 /** An empty trace, for systems created without tracing. @internal */
 export const emptyTrace: Trace = Object.freeze({
-  records: Object.freeze([]) as readonly TraceRecord[],
+  records: Object.freeze([]),
   toJSON: () => [],
   toMermaid: () => traceToMermaid([]),
 });
 
 // Mermaid treats "#" and ";" as entity syntax and ":" / newlines as structure.
 function label(text: string): string {
-  return text.replace(/#/g, "#35;").replace(/;/g, "#59;").replace(/[\r\n]+/g, " ").replace(/:/g, "#58;");
+  return text.replace(/[#;:\r\n]/g, (c) => (c === "#" ? "#35;" : c === ";" ? "#59;" : c === ":" ? "#58;" : " "));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ValidationError } from "../errors.js";
-import type { Clock } from "./clock.js";
+import { systemClock, type Clock } from "./clock.js";
 import { onAbort } from "./abort.js";
 
 /** The options every covey wait accepts. */
@@ -38,6 +38,9 @@ export function checkName(value: unknown, what: string): asserts value is string
  * Resolves after `ms` on `clock` (virtual time in tests); rejects with `signal.reason` if
  * aborted first, leaving no timer or listener behind.
  *
+ * Unlike covey's own timeouts, a sleep on the wall clock keeps the process alive, as
+ * `setTimeout` does: it stands for work the program is waiting on.
+ *
  * @example
  * ```ts
  * await sleep(ctx.clock, 100); // simulated work
@@ -48,14 +51,17 @@ export function sleep(clock: Clock, ms: number, opts: { signal?: AbortSignal | u
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<void>((resolve, reject) => {
     let off: (() => void) | undefined;
-    const handle = clock.setTimeout(() => {
+    const done = (): void => {
       off?.();
       resolve();
-    }, ms);
+    };
+    const handle = clock === systemClock ? setTimeout(done, ms) : clock.setTimeout(done, ms);
     if (signal !== undefined) {
       off = onAbort(signal, (reason) => {
-        clock.clearTimeout(handle);
-        reject(reason as Error);
+        if (clock === systemClock) clearTimeout(handle as ReturnType<typeof setTimeout>);
+        else clock.clearTimeout(handle);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, unchanged
+        reject(reason);
       });
     }
   });

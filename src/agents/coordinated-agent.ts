@@ -1,0 +1,201 @@
+import { ValidationError } from "../errors.js";
+import type { Message } from "../channels/index.js";
+import { EventType } from "../events/index.js";
+import { sleep } from "../runtime/wait.js";
+import type { AgentContext } from "./context.js";
+import { agentClosedError, Mailbox } from "./mailbox.js";
+import type { AgentSpec } from "./spec.js";
+import { parseWith } from "./validate.js";
+
+/** A task as `submitTask` and `executeTask` take it. */
+export interface Task {
+  id?: string;
+  /** The capability it needs. @default "general" */
+  type?: string;
+  payload?: unknown;
+}
+
+/** What the agent's `executeTask` runs between "started" and "completed". @internal */
+export type TaskWork = (task: Task, ctx: AgentContext) => unknown;
+
+/** @internal */
+export interface AgentInit {
+  readonly agentId: string;
+  readonly name: string;
+  readonly capabilities: readonly string[];
+  readonly context: AgentContext;
+  readonly controller: AbortController;
+  readonly concurrency: number;
+  /** Mesh agents: the typed spec; teaching agents: undefined. */
+  readonly spec: AgentSpec<unknown, unknown> | undefined;
+  readonly work: TaskWork;
+  /** Runs before every handler invocation; may throw (fault injection in test systems). */
+  readonly beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
+  /** Id for a task submitted without one. */
+  readonly nextTaskId: () => string;
+}
+
+/**
+ * The textbook's simulated work: 100 ms on the system's clock (virtual in tests), then a
+ * fixed result.
+ */
+export const simulatedWork: TaskWork = async (_task, ctx) => {
+  await sleep(ctx.clock, 100, { signal: ctx.signal });
+  return { status: "completed", output: "Result" };
+};
+
+/**
+ * An agent with the whole coordination toolkit in its `context`. Teaching-layer agents
+ * (added with an id and capabilities) answer the textbook's `execute_task` / `get_status`
+ * requests; mesh agents (added from a spec) run their typed handler for each request.
+ */
+export class CoordinatedAgent {
+  readonly agentId: string;
+  /** The address calls use; for teaching-layer agents it equals `agentId`. */
+  readonly name: string;
+  readonly capabilities: string[];
+  readonly context: AgentContext;
+  readonly #controller: AbortController;
+  readonly #mailbox: Mailbox;
+  readonly #spec: AgentSpec<unknown, unknown> | undefined;
+  readonly #work: TaskWork;
+  readonly #beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
+  readonly #nextTaskId: () => string;
+  #unregister: (() => void) | undefined;
+  #state: "new" | "running" | "stopped" = "new";
+
+  /** @internal agents are created by `MultiAgentSystem.addAgent`. */
+  constructor(init: AgentInit) {
+    this.agentId = init.agentId;
+    this.name = init.name;
+    this.capabilities = [...init.capabilities];
+    this.context = init.context;
+    this.#controller = init.controller;
+    this.#mailbox = new Mailbox(init.concurrency, `agent ${JSON.stringify(init.agentId)}`);
+    this.#spec = init.spec;
+    this.#work = init.work;
+    this.#beforeHandle = init.beforeHandle;
+    this.#nextTaskId = init.nextTaskId;
+  }
+
+  /** True between `start()` and `stop()`. */
+  get active(): boolean {
+    return this.#state === "running";
+  }
+
+  /** Requests running plus queued in this agent's mailbox. @internal */
+  get load(): number {
+    return this.#mailbox.load;
+  }
+
+  /** Announces the agent (AGENT_JOINED) and registers its request handler under its id. */
+  async start(): Promise<void> {
+    if (this.#state !== "new") return;
+    this.#state = "running";
+    this.#unregister = this.context.communication.requestReply.registerHandler(this.agentId, (m) => this.receive(m.payload, m));
+    await this.context.events.emit(this.agentId, EventType.AGENT_JOINED, {
+      agentId: this.agentId,
+      capabilities: this.capabilities,
+    });
+  }
+
+  /**
+   * Stops taking work: queued requests reject with ClosedError at once, `context.signal` is
+   * aborted, the running request may finish; then emits AGENT_LEFT.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    const wasRunning = this.#state === "running";
+    this.#state = "stopped";
+    this.#unregister?.();
+    this.#mailbox.close();
+    this.#controller.abort(agentClosedError(`agent ${JSON.stringify(this.agentId)}`));
+    if (wasRunning) await this.context.events.emit(this.agentId, EventType.AGENT_LEFT, { agentId: this.agentId });
+  }
+
+  /**
+   * Queues one request for this agent: mesh agents run their handler on `payload`, teaching
+   * agents answer the textbook protocol. @internal
+   */
+  receive(payload: unknown, message?: Message): Promise<unknown> {
+    return this.#mailbox.push(() => this.#handle(payload, message));
+  }
+
+  /** Queues `executeTask(task)` in this agent's mailbox. @internal */
+  runTask(task: Task): Promise<unknown> {
+    return this.#mailbox.push(() => this.executeTask(task));
+  }
+
+  /**
+   * Answers a textbook request: `{ action: "execute_task", task }` runs the task,
+   * `{ action: "get_status" }` returns the status; anything else gets `{ error }`.
+   */
+  async handleRequest(message: Pick<Message, "payload">): Promise<unknown> {
+    const payload = message.payload as { action?: unknown; task?: Task } | null | undefined;
+    const action = payload?.action;
+    if (action === "execute_task") return this.executeTask(payload?.task ?? {});
+    if (action === "get_status") return this.getStatus();
+    return { error: "Unknown action" };
+  }
+
+  /**
+   * Runs a task with the textbook's coordination: emits TASK_STARTED, sets shared
+   * `task:<id>:status` to "in_progress", holds lock `task:<id>`, runs the work, stores
+   * `task:<id>:result`, emits TASK_COMPLETED (or TASK_FAILED and rethrows), releases the lock.
+   * The status ends as "completed" or "failed".
+   */
+  async executeTask(task: Task): Promise<unknown> {
+    const ctx = this.context;
+    const taskId = task.id ?? this.#nextTaskId();
+    const shared = ctx.state.namespace("shared");
+    await ctx.events.emit(this.agentId, EventType.TASK_STARTED, { taskId });
+    await shared.set(`task:${taskId}:status`, "in_progress", { by: this.agentId });
+    const lock = ctx.sync.getLock(`task:${taskId}`);
+    await lock.acquire(this.agentId, { signal: ctx.signal });
+    const token = lock.fencingToken;
+    try {
+      const result = await this.#work(task, ctx);
+      await shared.set(`task:${taskId}:result`, result ?? null, { by: this.agentId });
+      await shared.set(`task:${taskId}:status`, "completed", { by: this.agentId });
+      await ctx.events.emit(this.agentId, EventType.TASK_COMPLETED, { taskId, result: result ?? null });
+      return result;
+    } catch (error) {
+      await shared.set(`task:${taskId}:status`, "failed", { by: this.agentId }).catch(() => undefined);
+      await ctx.events.emit(this.agentId, EventType.TASK_FAILED, {
+        taskId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      throw error;
+    } finally {
+      lock.release(this.agentId, token);
+    }
+  }
+
+  /** This agent's id, capabilities and whether it is running. */
+  async getStatus(): Promise<{ agentId: string; capabilities: string[]; active: boolean }> {
+    return { agentId: this.agentId, capabilities: [...this.capabilities], active: this.active };
+  }
+
+  /** Sends a textbook request `{ action, ...payload }` to another agent by id and waits for the reply. */
+  async requestPeer(peerId: string, action: string, payload?: object): Promise<unknown> {
+    return this.context.communication.requestReply.request(this.agentId, peerId, { ...payload, action });
+  }
+
+  async #handle(payload: unknown, message: Message | undefined): Promise<unknown> {
+    this.#beforeHandle?.(this);
+    const spec = this.#spec;
+    if (spec === undefined) return this.handleRequest(message ?? { payload });
+    const output = await spec.handler(payload, this.context);
+    if (spec.output === undefined) return output;
+    return parseWith(spec.output, output, `output of agent ${JSON.stringify(this.name)}`);
+  }
+}
+
+/** Throws unless `concurrency` is a whole number >= 1. @internal */
+export function checkConcurrency(concurrency: number): void {
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ValidationError(`concurrency must be a whole number >= 1, got ${concurrency}`, [
+      { path: ["concurrency"], message: "must be a whole number >= 1" },
+    ]);
+  }
+}

@@ -1,0 +1,438 @@
+import { CommunicationHub } from "../channels/index.js";
+import { ClosedError, HandlerError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
+import { onAbort } from "../runtime/abort.js";
+import { EventBus, EventType, ReactiveCoordinator } from "../events/index.js";
+import type { Clock } from "../runtime/clock.js";
+import { createRuntime, type Runtime } from "../runtime/runtime.js";
+import type { Scheduler } from "../runtime/scheduler.js";
+import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
+import { checkName, checkTimeout } from "../runtime/wait.js";
+import { InMemoryStateStore, NamespacedState } from "../state/index.js";
+import type { StateStore } from "../state/types.js";
+import { SynchronizationManager } from "../sync/index.js";
+import { AgentGroup, type CatalogEntry } from "./agent-group.js";
+import type { AgentContext } from "./context.js";
+import { checkConcurrency, CoordinatedAgent, simulatedWork, type Task, type TaskWork } from "./coordinated-agent.js";
+import type { AgentSpec } from "./spec.js";
+import { isAgentClosing } from "./mailbox.js";
+import { parseWith } from "./validate.js";
+
+/** Options of {@link MultiAgentSystem}. */
+export interface SystemOptions {
+  /** The source of time for every timeout, lease and timestamp. @default systemClock */
+  clock?: Clock;
+  /** Bound of the event history and of the state store's change history. @default 1000 */
+  historyLimit?: number;
+  /**
+   * Record what crosses the system in `system.trace`. Off by default: recording costs
+   * memory and time on every call. `{ limit }` bounds the records (default 10000);
+   * `{ payloads: true }` keeps payloads in the records.
+   */
+  trace?: boolean | { limit?: number; payloads?: boolean };
+  /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
+  store?: StateStore;
+  /** @internal the delivery scheduler (seeded in test systems). */
+  scheduler?: Scheduler;
+  /** @internal check every payload is JSON data (test systems). */
+  checkPayloads?: boolean;
+  /** @internal runs before every agent handler; may throw (fault injection). */
+  beforeHandle?: (agent: CoordinatedAgent) => void;
+}
+
+/** Options of the teaching-layer form of `addAgent`. */
+export interface AddAgentOptions {
+  /** Requests this agent runs at once. @default 1 */
+  concurrency?: number;
+  /** The work `executeTask` runs. @default 100 ms of simulated work on the system's clock */
+  work?: (task: Task, ctx: AgentContext) => unknown;
+}
+
+const CALLER = "system";
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const DEFAULT_CALL_TIMEOUT = 30_000;
+
+/**
+ * A complete multi-agent system: namespaced state, channels, sync primitives, the event bus
+ * and its coordinator, and the agents wired to them. Teaching-layer agents are added by id
+ * and capabilities; typed mesh agents from a spec, as many instances as you add.
+ *
+ * @example
+ * ```ts
+ * const system = createSystem();
+ * await system.addAgent(defineAgent({ name: "echo", handler: (x: string) => x }));
+ * console.log(await system.call("echo", "hi")); // "hi"
+ * await system.shutdown();
+ * ```
+ */
+export class MultiAgentSystem {
+  readonly state: NamespacedState;
+  readonly communication: CommunicationHub;
+  readonly sync: SynchronizationManager;
+  readonly events: ReactiveCoordinator;
+  /** The "shared" namespace: `state.namespace("shared")`; also `events.state`. */
+  readonly kv: StateStore;
+  readonly #runtime: Runtime;
+  readonly #trace: TraceBuffer | undefined;
+  readonly #agents = new Map<string, CoordinatedAgent>();
+  readonly #groups = new Map<string, AgentGroup>();
+  readonly #beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+  #closed = false;
+
+  constructor(opts: SystemOptions = {}) {
+    const trace = opts.trace;
+    const clock = opts.clock;
+    const now = clock !== undefined ? () => clock.now() : () => Date.now();
+    this.#trace =
+      trace === undefined || trace === false ? undefined : new TraceBuffer(now, trace === true ? {} : trace);
+    this.#runtime = createRuntime({
+      clock,
+      scheduler: opts.scheduler,
+      tracer: this.#trace,
+      checkPayloads: opts.checkPayloads,
+    });
+    this.#beforeHandle = opts.beforeHandle;
+    const runtime = this.#runtime;
+    const historyLimit = opts.historyLimit;
+    const store =
+      opts.store ??
+      new InMemoryStateStore(historyLimit !== undefined ? { clock: runtime.clock, historyLimit } : { clock: runtime.clock });
+    this.state = new NamespacedState(store);
+    this.state.createNamespace("shared");
+    this.state.createNamespace("agents");
+    this.kv = this.state.namespace("shared");
+    const bus = new EventBus(historyLimit !== undefined ? { runtime, historyLimit } : { runtime });
+    this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv });
+    this.communication = new CommunicationHub({
+      runtime,
+      onError: (error, message) => {
+        void bus
+          .emit({
+            type: EventType.ERROR_OCCURRED,
+            source: message.sender,
+            payload: {
+              error: error instanceof Error ? error.message : String(error),
+              topic: message.topic ?? null,
+              messageId: message.id,
+            },
+          })
+          .catch(() => undefined);
+      },
+    });
+    this.sync = new SynchronizationManager({ runtime });
+    if (this.#trace !== undefined) this.#traceState();
+  }
+
+  /** The agents of the system, by agentId. */
+  get agents(): ReadonlyMap<string, CoordinatedAgent> {
+    return this.#agents;
+  }
+
+  /** What crossed the system (empty unless created with `trace`). */
+  get trace(): Trace {
+    return this.#trace ?? emptyTrace;
+  }
+
+  /** The system's clock. */
+  get clock(): Clock {
+    return this.#runtime.clock;
+  }
+
+  /** Whether `shutdown()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Adds and starts an agent. With an id and capabilities: a teaching-layer agent whose work
+   * is the default simulated work. With a spec: one more instance of a typed agent, with
+   * agentId `${name}#n`; calls to `name` are load-balanced across its instances.
+   * @throws ValidationError for a bad spec or an id already in use; ClosedError after shutdown.
+   */
+  addAgent(agentId: string, capabilities: string[], opts?: AddAgentOptions): Promise<CoordinatedAgent>;
+  addAgent<I, O>(spec: AgentSpec<I, O>): Promise<CoordinatedAgent>;
+  async addAgent(
+    idOrSpec: string | AgentSpec<unknown, unknown>,
+    capabilities?: string[],
+    opts: AddAgentOptions = {},
+  ): Promise<CoordinatedAgent> {
+    this.#checkOpen();
+    if (typeof idOrSpec === "string") {
+      checkName(idOrSpec, "agentId");
+      if (!Array.isArray(capabilities) || capabilities.some((c) => typeof c !== "string")) {
+        throw new ValidationError("capabilities must be an array of strings", [{ path: ["capabilities"], message: "must be string[]" }]);
+      }
+      if (this.#groups.has(idOrSpec) || this.#agents.has(idOrSpec)) throw taken(idOrSpec);
+      const concurrency = opts.concurrency ?? 1;
+      checkConcurrency(concurrency);
+      const group = new AgentGroup(idOrSpec, undefined);
+      return this.#start(group, idOrSpec, capabilities, concurrency, undefined, opts.work ?? simulatedWork);
+    }
+    const spec = idOrSpec;
+    if (spec === null || typeof spec !== "object" || typeof spec.handler !== "function") {
+      throw new ValidationError("addAgent takes (agentId, capabilities) or an agent spec with a handler", [
+        { path: ["handler"], message: "must be a function" },
+      ]);
+    }
+    checkName(spec.name, "name");
+    const concurrency = spec.concurrency ?? 1;
+    checkConcurrency(concurrency);
+    let group = this.#groups.get(spec.name);
+    if (group === undefined) {
+      if (this.#agents.has(spec.name)) throw taken(spec.name);
+      group = new AgentGroup(spec.name, spec);
+    } else if (group.spec === undefined) {
+      throw taken(spec.name);
+    }
+    const agentId = `${spec.name}#${group.added + 1}`;
+    const work: TaskWork = (task, ctx) => spec.handler(spec.input !== undefined ? parseWith(spec.input, task.payload, `input of agent ${JSON.stringify(spec.name)}`) : task.payload, ctx);
+    return this.#start(group, agentId, spec.capabilities ?? [], concurrency, spec, work);
+  }
+
+  /**
+   * Removes an agent: it stops taking work, its queued requests reject with ClosedError at
+   * once, its `context.signal` is aborted (the running request may still finish), and
+   * AGENT_LEFT is emitted.
+   * @returns false if there is no such agent.
+   */
+  async removeAgent(agentId: string): Promise<boolean> {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined) return false;
+    this.#agents.delete(agentId);
+    const group = this.#groups.get(agent.name);
+    if (group !== undefined) {
+      group.remove(agent);
+      if (group.instances.length === 0) {
+        group.unregister?.();
+        this.#groups.delete(agent.name);
+      }
+    }
+    await agent.stop();
+    return true;
+  }
+
+  /**
+   * Runs a task on the least busy agent having `task.type` (default "general") among its
+   * capabilities, through that agent's mailbox, with the textbook task flow.
+   * @throws NoCapableAgentError when no agent has the capability.
+   */
+  async submitTask(task: Task): Promise<unknown> {
+    this.#checkOpen();
+    const type = task.type ?? "general";
+    let chosen: CoordinatedAgent | undefined;
+    for (const agent of this.#agents.values()) {
+      if (agent.capabilities.includes(type) && (chosen === undefined || agent.load < chosen.load)) chosen = agent;
+    }
+    if (chosen === undefined) throw new NoCapableAgentError(type);
+    const agent = chosen;
+    this.#runtime.tracer?.record("task", CALLER, agent.agentId, type, task.id);
+    this.#begin();
+    try {
+      return await agent.runTask(task);
+    } finally {
+      this.#end();
+    }
+  }
+
+  /**
+   * Calls an agent by name and waits for its reply. Input is checked against the agent's
+   * contract first (ValidationError, the handler never runs).
+   * @default timeout 30000 ms
+   * @throws NoResponderError at once when nothing answers `name`; TimeoutError; HandlerError
+   * when the handler threw or its output broke the contract; ClosedError after shutdown.
+   */
+  async call<O = unknown>(name: string, input: unknown, opts?: { timeout?: number; signal?: AbortSignal }): Promise<O> {
+    return this.#call<O>(CALLER, name, input, opts);
+  }
+
+  /** The agents on offer: name, description, capabilities, instances and JSON Schemas of their contracts. */
+  catalog(): CatalogEntry[] {
+    return [...this.#groups.values()].map((g) => g.catalogEntry());
+  }
+
+  /**
+   * Resolves when no call, task or handler is in flight. A handler waiting on a virtual timer
+   * is in flight: advance the clock.
+   */
+  async idle(opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const timeout = checkTimeout(opts.timeout, "idle");
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    if (!this.#busy()) {
+      // Let deliveries already on their way (and the promise callbacks they start) run.
+      await turn();
+      if (!this.#busy()) return;
+    }
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      let offAbort: (() => void) | undefined;
+      const deadline =
+        timeout === undefined
+          ? undefined
+          : this.#runtime.timers.add(timeout, () => finish(new TimeoutError("idle", timeout)));
+      const finish = (error?: unknown): void => {
+        if (done) return;
+        done = true;
+        deadline?.cancel();
+        offAbort?.();
+        if (error === undefined) resolve();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a TimeoutError, or the signal's reason unchanged
+        else reject(error);
+      };
+      const check = (): void => {
+        if (done) return;
+        // Calls and tasks wake us when the last one ends; deliveries already scheduled and
+        // raw channel requests are short-lived, so they are re-checked each macrotask turn.
+        if (this.#inflight > 0) this.#idleWaiters.push(check);
+        else if (this.#busy()) setImmediate(check);
+        else setImmediate(() => (this.#busy() ? check() : finish()));
+      };
+      if (signal !== undefined) offAbort = onAbort(signal, (reason) => finish(reason));
+      check();
+    });
+  }
+
+  /**
+   * Stops every agent, closes channels, streams, sync primitives and the event bus; every
+   * pending wait ends with ClosedError and no timer is left behind. Later calls reject with
+   * ClosedError. Idempotent.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Channels first: every pending request and call ends with ClosedError before the agents'
+    // signals abort their running handlers.
+    this.communication.close();
+    for (const id of [...this.#agents.keys()]) await this.removeAgent(id);
+    this.sync.close();
+    this.events.close();
+    this.#runtime.timers.clear();
+    this.#wakeIdle();
+  }
+
+  async #call<O>(from: string, name: string, input: unknown, opts: { timeout?: number; signal?: AbortSignal } | undefined): Promise<O> {
+    this.#checkOpen();
+    const group = this.#groups.get(name);
+    let payload = input;
+    if (group !== undefined) {
+      const schema = group.spec?.input;
+      if (schema !== undefined) payload = parseWith(schema, input, `input of agent ${JSON.stringify(name)}`);
+    }
+    this.#begin();
+    try {
+      return (await this.communication.requestReply.request(from, name, payload, {
+        timeout: opts?.timeout ?? DEFAULT_CALL_TIMEOUT,
+        ...(opts?.signal !== undefined ? { signal: opts.signal } : {}),
+      }));
+    } catch (error) {
+      // The agent was stopped before or while it ran the request: that is a closed agent,
+      // not a failing handler.
+      if (error instanceof HandlerError && isAgentClosing(error.cause)) throw error.cause;
+      throw error;
+    } finally {
+      this.#end();
+    }
+  }
+
+  async #start(
+    group: AgentGroup,
+    agentId: string,
+    capabilities: readonly string[],
+    concurrency: number,
+    spec: AgentSpec<unknown, unknown> | undefined,
+    work: TaskWork,
+  ): Promise<CoordinatedAgent> {
+    const controller = new AbortController();
+    const context: AgentContext = {
+      agentId,
+      state: this.state,
+      communication: this.communication,
+      sync: this.sync,
+      events: this.events,
+      clock: this.#runtime.clock,
+      signal: controller.signal,
+      call: (name, input, opts) => this.#call(agentId, name, input, opts),
+    };
+    const agent = new CoordinatedAgent({
+      agentId,
+      name: group.name,
+      capabilities,
+      context,
+      controller,
+      concurrency,
+      spec,
+      work,
+      beforeHandle: this.#beforeHandle,
+      nextTaskId: () => this.#runtime.ids.next("task"),
+    });
+    group.added++;
+    group.instances.push(agent);
+    this.#agents.set(agentId, agent);
+    if (!this.#groups.has(group.name)) {
+      this.#groups.set(group.name, group);
+      // A teaching agent answers under its own id (its name); a mesh name dispatches to the
+      // least busy instance.
+      if (spec !== undefined) {
+        const tracer = this.#runtime.tracer;
+        group.unregister = this.communication.requestReply.registerHandler(group.name, (m) => {
+          const target = group.pick();
+          if (target === undefined) throw new NoResponderError(group.name);
+          tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
+          return target.receive(m.payload, m);
+        });
+      }
+    }
+    await agent.start();
+    return agent;
+  }
+
+  #traceState(): void {
+    const tracer = this.#trace!;
+    for (const ns of ["shared", "agents"]) {
+      this.state.namespace(ns).watch("*", (change) => {
+        const by = change.entry?.updatedBy ?? change.previous?.updatedBy;
+        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set" ? { version: change.entry?.version } : { deleted: true });
+      });
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError("system");
+  }
+
+  #busy(): boolean {
+    return this.#inflight > 0 || this.communication.requestReply.inFlight > 0 || this.#runtime.scheduler.pending > 0;
+  }
+
+  #begin(): void {
+    this.#inflight++;
+  }
+
+  #end(): void {
+    if (--this.#inflight === 0) this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    if (waiters.length === 0) return;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function taken(id: string): ValidationError {
+  return new ValidationError(`agent id or name ${JSON.stringify(id)} is already in use`, [{ path: ["agentId"], message: "already in use" }]);
+}
+
+/**
+ * Creates a {@link MultiAgentSystem}.
+ *
+ * @example
+ * ```ts
+ * const system = createSystem({ trace: true });
+ * ```
+ */
+export function createSystem(opts?: SystemOptions): MultiAgentSystem {
+  return new MultiAgentSystem(opts);
+}

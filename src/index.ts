@@ -1,0 +1,37 @@
+export {
+  CoveyError,
+  ValidationError,
+  VersionConflictError,
+  UnknownNamespaceError,
+  TimeoutError,
+  NoResponderError,
+  HandlerError,
+  NoCapableAgentError,
+  ClosedError,
+} from "./errors.js";
+export type { CoveyErrorCode, ValidationIssue } from "./errors.js";
+
+export { systemClock, sleep, traceToMermaid } from "./runtime/index.js";
+export type { Clock, TimerHandle, WaitOptions, Trace, TraceRecord } from "./runtime/index.js";
+
+export { InMemoryStateStore, NamespacedState, ReplicatedState, lastWriteWins } from "./state/index.js";
+export type {
+  StateStore,
+  StateEntry,
+  StateChange,
+  InMemoryStateStoreOptions,
+  ReplicatedStateOptions,
+  ListenerErrorHandler,
+} from "./state/index.js";
+
+export { RequestReplyChannel, PubSubChannel, StreamingChannel, CommunicationHub } from "./channels/index.js";
+export type { Message, MessagePattern } from "./channels/index.js";
+
+export { Lock, Barrier, Semaphore, SynchronizationManager } from "./sync/index.js";
+export type { LockAcquireOptions, BarrierOptions, SemaphoreOptions } from "./sync/index.js";
+
+export { EventType, EventBus, ReactiveCoordinator } from "./events/index.js";
+export type { CoveyEvent } from "./events/index.js";
+
+export { defineAgent, CoordinatedAgent, MultiAgentSystem, createSystem } from "./agents/index.js";
+export type { AgentSpec, AgentContext, CatalogEntry, Task, SystemOptions, AddAgentOptions } from "./agents/index.js";

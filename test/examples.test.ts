@@ -1,0 +1,57 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+async function example(name: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}`], { cwd: root, timeout: 60_000 });
+  return stdout;
+}
+
+describe("examples", () => {
+  it("shared-plan.ts completes the plan with no task worked twice, in parallel", async () => {
+    const out = await example("shared-plan.ts");
+    expect(out).toContain("Plan complete: 100%");
+    expect(out).toContain("Tasks worked twice: 0");
+    expect(out).toContain("Parallelism: yes");
+    expect(out).toContain("sequenceDiagram");
+  });
+
+  it("textbook-system.ts runs the textbook's system", async () => {
+    const out = await example("textbook-system.ts");
+    expect(out).toMatch(/Task result: \{ status: 'completed', output: 'Result' \}/);
+    expect(out).toMatch(/Peer status: \{[^}]*agentId: 'worker_2'/);
+    expect(out).toContain("Active agents after removal: []");
+  });
+
+  it("provider-consumer.ts discovers the summarizer and calls it by name", async () => {
+    const out = await example("provider-consumer.ts");
+    expect(out).toContain("nlp.summarizer (1 instance)");
+    expect(out).toMatch(/Result: .{1,40}\n/);
+    expect(out).toContain("Rejected bad input: INVALID");
+  });
+
+  it("planner-worker.ts hands the tasks over and the worker finishes them in order", async () => {
+    const out = await example("planner-worker.ts");
+    expect(out).toContain("[worker] got");
+    expect(out).toContain("uses shared context: v3");
+    expect(out).toContain("Worker finished: t1, t2, t3");
+  });
+
+  it("team-board.ts passes work from developer to docs and reviewer", async () => {
+    const out = await example("team-board.ts");
+    expect(out).toContain("[developer] pulled");
+    expect(out).toContain("[reviewer] pulled");
+    expect(out).toContain("Done: developer, docs, reviewer");
+  });
+
+  it("find-a-race.ts finds the race, replays it, and the kv.update worker survives", async () => {
+    const out = await example("find-a-race.ts");
+    expect(out).toMatch(/naive worker: [1-9]\d* of 200 runs failed/);
+    expect(out).toContain("traces identical: true");
+    expect(out).toContain("kv.update worker: 0 of 1000 runs failed");
+  });
+});
