@@ -170,11 +170,7 @@ export class MultiAgentSystem {
       return this.#start(group, idOrSpec, capabilities, concurrency, undefined, opts.work ?? simulatedWork);
     }
     const spec = idOrSpec;
-    if (spec === null || typeof spec !== "object" || typeof spec.handler !== "function") {
-      throw new ValidationError("addAgent takes (agentId, capabilities) or an agent spec with a handler", [
-        { path: ["handler"], message: "must be a function" },
-      ]);
-    }
+    checkSpec(spec);
     checkName(spec.name, "name");
     const concurrency = spec.concurrency ?? 1;
     checkConcurrency(concurrency);
@@ -197,6 +193,7 @@ export class MultiAgentSystem {
    * @returns false if there is no such agent.
    */
   async removeAgent(agentId: string): Promise<boolean> {
+    checkName(agentId, "agentId");
     const agent = this.#agents.get(agentId);
     if (agent === undefined) return false;
     this.#agents.delete(agentId);
@@ -219,6 +216,7 @@ export class MultiAgentSystem {
    */
   async submitTask(task: Task): Promise<unknown> {
     this.#checkOpen();
+    checkTask(task);
     const type = task.type ?? "general";
     let chosen: CoordinatedAgent | undefined;
     for (const agent of this.#agents.values()) {
@@ -313,6 +311,7 @@ export class MultiAgentSystem {
 
   async #call<O>(from: string, name: string, input: unknown, opts: { timeout?: number; signal?: AbortSignal } | undefined): Promise<O> {
     this.#checkOpen();
+    checkName(name, "agent name");
     const group = this.#groups.get(name);
     let payload = input;
     if (group !== undefined) {
@@ -418,6 +417,38 @@ export class MultiAgentSystem {
     if (waiters.length === 0) return;
     this.#idleWaiters = [];
     for (const w of waiters) w();
+  }
+}
+
+function checkSpec(spec: unknown): asserts spec is AgentSpec<unknown, unknown> {
+  const fail = (path: string, message: string): never => {
+    throw new ValidationError(`Invalid agent spec: ${path} ${message}`, [{ path: path === "spec" ? [] : [path], message }]);
+  };
+  if (spec === null || typeof spec !== "object") fail("spec", "must be an object (or call addAgent(agentId, capabilities))");
+  const s = spec as Record<string, unknown>;
+  if (typeof s["handler"] !== "function") fail("handler", "must be a function");
+  if (s["description"] !== undefined && typeof s["description"] !== "string") fail("description", "must be a string");
+  const caps = s["capabilities"];
+  if (caps !== undefined && (!Array.isArray(caps) || caps.some((c) => typeof c !== "string"))) fail("capabilities", "must be an array of strings");
+  for (const key of ["input", "output"]) {
+    const schema = s[key];
+    if (schema !== undefined && (schema === null || typeof (schema as { safeParse?: unknown }).safeParse !== "function")) {
+      fail(key, "must be a zod schema");
+    }
+  }
+}
+
+function checkTask(task: unknown): asserts task is Task {
+  const problem =
+    task === null || typeof task !== "object" || Array.isArray(task)
+      ? { path: [], message: "a task must be an object { id?, type?, payload? }" }
+      : (task as Task).id !== undefined && (typeof (task as Task).id !== "string" || (task as Task).id === "")
+        ? { path: ["id"], message: "must be a non-empty string" }
+        : (task as Task).type !== undefined && (typeof (task as Task).type !== "string" || (task as Task).type === "")
+          ? { path: ["type"], message: "must be a non-empty string" }
+          : undefined;
+  if (problem !== undefined) {
+    throw new ValidationError(`Invalid task${problem.path.length > 0 ? ` ${problem.path[0]}` : ""}: ${problem.message}`, [problem]);
   }
 }
 

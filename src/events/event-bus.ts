@@ -131,6 +131,11 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
    */
   async emit<K extends EventName<Events>>(event: EmitInput<Events, K>): Promise<EventOf<Events, K>> {
     if (this.#closed) throw new ClosedError("event bus");
+    if (event === null || typeof event !== "object") {
+      throw new ValidationError("emit takes an event object { type, source, payload?, metadata? }", [
+        { path: [], message: "must be an object" },
+      ]);
+    }
     const { type, source } = event;
     checkName(type, "event type");
     checkName(source, "event source");
@@ -141,6 +146,11 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     }
     const payload = (event.payload ?? {}) as Record<string, unknown>;
     const metadata = (event.metadata ?? {}) as Record<string, unknown>;
+    for (const [name, value] of [["payload", payload], ["metadata", metadata]] as const) {
+      if (typeof value !== "object" || Array.isArray(value)) {
+        throw new ValidationError(`event ${name} must be an object`, [{ path: [name], message: "must be an object" }]);
+      }
+    }
     if (this.#rt.checkPayloads) {
       assertJson(payload, `payload of event ${JSON.stringify(type)}`);
       assertJson(metadata, `metadata of event ${JSON.stringify(type)}`);
