@@ -1,4 +1,5 @@
 import type { Draft } from "immer";
+import { VersionConflictError } from "../errors.js";
 import { checkName } from "../runtime/wait.js";
 import { ScopedEntry } from "./entry.js";
 import { storeCore } from "./in-memory-store.js";
@@ -13,6 +14,12 @@ import type { StateChange, StateEntry, StateStore } from "./types.js";
  */
 export function namespacePrefix(namespace: string): string {
   return `${namespace.length}:${namespace}:`;
+}
+
+/** A version conflict on the store key, restated for the view's key. */
+function scopeError(err: unknown, key: string): unknown {
+  if (!(err instanceof VersionConflictError)) return err;
+  return new VersionConflictError(key, err.expectedVersion, err.actualVersion);
 }
 
 /**
@@ -61,15 +68,23 @@ export class NamespaceView implements StateStore {
   async set<T>(key: string, value: T, opts?: { by?: string; expectedVersion?: number }): Promise<StateEntry<T>> {
     checkName(key, "key");
     const core = this.#core;
-    if (core !== undefined) return new ScopedEntry(key, core.set(this.#prefix + key, value, opts) as StateEntry<T>);
-    return new ScopedEntry(key, await this.#store.set(this.#prefix + key, value, opts));
+    try {
+      if (core !== undefined) return new ScopedEntry(key, core.set(this.#prefix + key, value, opts) as StateEntry<T>);
+      return new ScopedEntry(key, await this.#store.set(this.#prefix + key, value, opts));
+    } catch (err) {
+      throw scopeError(err, key);
+    }
   }
 
   async delete(key: string, opts?: { by?: string; expectedVersion?: number }): Promise<boolean> {
     checkName(key, "key");
     const core = this.#core;
-    if (core !== undefined) return core.delete(this.#prefix + key, opts);
-    return this.#store.delete(this.#prefix + key, opts);
+    try {
+      if (core !== undefined) return core.delete(this.#prefix + key, opts);
+      return await this.#store.delete(this.#prefix + key, opts);
+    } catch (err) {
+      throw scopeError(err, key);
+    }
   }
 
   async compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
@@ -86,8 +101,12 @@ export class NamespaceView implements StateStore {
   ): Promise<StateEntry<T>> {
     checkName(key, "key");
     const core = this.#core;
-    if (core !== undefined) return new ScopedEntry(key, core.update(this.#prefix + key, fn, opts) as StateEntry<T>);
-    return new ScopedEntry(key, await this.#store.update(this.#prefix + key, fn, opts));
+    try {
+      if (core !== undefined) return new ScopedEntry(key, core.update(this.#prefix + key, fn, opts) as StateEntry<T>);
+      return new ScopedEntry(key, await this.#store.update(this.#prefix + key, fn, opts));
+    } catch (err) {
+      throw scopeError(err, key);
+    }
   }
 
   async keys(prefix?: string): Promise<string[]> {
