@@ -32,6 +32,8 @@ class Entry implements Deadline {
 
   cancel(): void {
     if (this.list !== undefined) this.#queue.remove(this);
+    // Already taken out to fire in the current batch: make sure it does not run.
+    else this.fn = undefined;
   }
 }
 

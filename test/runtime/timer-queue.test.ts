@@ -55,3 +55,19 @@ describe("TimerQueue", () => {
     expect(q.size).toBe(0);
   });
 });
+
+describe("TimerQueue#cancel", () => {
+  it("stops a deadline due in the same batch from running when an earlier one cancels it", async () => {
+    const clock = new VirtualClock();
+    const q = new TimerQueue(clock);
+    const fired: string[] = [];
+    let second: { cancel(): void } | undefined;
+    q.add(10, () => {
+      fired.push("first");
+      second?.cancel();
+    });
+    second = q.add(10, () => fired.push("second"));
+    await clock.advance(10);
+    expect(fired).toEqual(["first"]);
+  });
+});
