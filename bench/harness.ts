@@ -16,6 +16,8 @@ export interface Profile {
   readonly warmupTime: number;
   /** Minimum samples per case per round. */
   readonly iterations: number;
+  /** Minimum warm-up calls per case per round. @default 2 */
+  readonly warmupIterations?: number;
 }
 
 export const quickProfile: Profile = { quick: true, rounds: 2, time: 120, warmupTime: 40, iterations: 4 };
@@ -117,7 +119,7 @@ export async function compare(cases: readonly Case[], profile: Profile): Promise
       time: profile.time,
       warmupTime: profile.warmupTime,
       iterations: profile.iterations,
-      warmupIterations: 2,
+      warmupIterations: profile.warmupIterations ?? 2,
       retainSamples: true,
       throws: true,
     });

@@ -1,4 +1,4 @@
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { fmtNs, fmtRate, type FigureResult, type Profile } from "./harness.js";
 
 /** The machine and run a set of figures was measured on. */
@@ -11,9 +11,11 @@ export interface RunInfo {
   readonly command: string;
   readonly profile: Profile;
   readonly seconds: number;
+  /** 1-minute load average at the start and end of the run (other work on the machine). */
+  readonly load: readonly [number, number];
 }
 
-export function runInfo(command: string, profile: Profile, seconds: number): RunInfo {
+export function runInfo(command: string, profile: Profile, seconds: number, loadAtStart: number): RunInfo {
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model.trim() ?? "unknown",
@@ -24,6 +26,7 @@ export function runInfo(command: string, profile: Profile, seconds: number): Run
     command,
     profile,
     seconds,
+    load: [loadAtStart, loadavg()[0]!],
   };
 }
 
@@ -77,7 +80,8 @@ export function markdown(info: RunInfo, figures: readonly FigureResult[], failed
   out.push(
     `| profile | ${info.profile.quick ? "quick" : "full"}: ${info.profile.rounds} rounds × ${info.profile.time} ms per case (+${info.profile.warmupTime} ms warm-up) |`,
   );
-  out.push(`| duration | ${info.seconds.toFixed(0)} s |`, "");
+  out.push(`| duration | ${info.seconds.toFixed(0)} s |`);
+  out.push(`| load average (1 min) | ${info.load[0].toFixed(2)} at start, ${info.load[1].toFixed(2)} at end, on ${info.cores} cores |`, "");
 
   const checks = figures.flatMap((f) => f.checks.map((c) => ({ f, c })));
   const met = checks.filter((x) => x.c.met).length;

@@ -9,6 +9,7 @@
  * A figure that throws makes the run exit non-zero; a missed target never does.
  */
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { canCollect, fullProfile, quickProfile, type Figure, type FigureResult } from "./harness.js";
 import { markdown, printFigure, runInfo } from "./report.js";
 
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`;
   if (!canCollect) console.warn("warning: gc is not available; heap figures are approximate");
   const started = performance.now();
+  const loadAtStart = loadavg()[0]!;
   const results: FigureResult[] = [];
   const failed: { name: string; error: string }[] = [];
   for (const [name, load] of modules) {
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const report = markdown(runInfo(command, profile, seconds), results, failed);
+  const report = markdown(runInfo(command, profile, seconds, loadAtStart), results, failed);
   const checks = results.flatMap((r) => r.checks);
   console.log(`\n${checks.filter((c) => c.met).length} of ${checks.length} targets met, ${failed.length} figures failed, ${seconds.toFixed(1)} s`);
   const target = args.out ?? (!args.quick && args.only === undefined ? "BENCHMARKS.md" : undefined);

@@ -80,7 +80,7 @@ export const figure: Figure = {
           },
         },
       ],
-      { ...profile, iterations: Math.min(profile.iterations, 4) },
+      { ...profile, rounds: profile.quick ? 1 : 3, iterations: profile.quick ? 2 : 4, time: 1, warmupTime: 1, warmupIterations: 1 },
     );
     await system?.shutdown();
     const c = byName(cases, "10,000 tasks claimed by 8 instances");
