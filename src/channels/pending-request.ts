@@ -1,6 +1,7 @@
 import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError, type CoveyError } from "../errors.js";
 import { jsonIssues } from "../runtime/json.js";
 import type { Runtime } from "../runtime/runtime.js";
+import { immediateScheduler } from "../runtime/scheduler.js";
 import type { Deadline } from "../runtime/timer-queue.js";
 import type { Message } from "./message.js";
 import type { ReplySink } from "./transport.js";
@@ -48,6 +49,8 @@ export class PendingList {
 export class PendingRequest implements ReplySink {
   prev: PendingRequest | undefined = undefined;
   next: PendingRequest | undefined = undefined;
+  /** Next request whose deadline is still to be armed. */
+  nextUnarmed: PendingRequest | undefined = undefined;
   done = false;
   deadline: Deadline | undefined = undefined;
   off: (() => void) | undefined = undefined;
@@ -77,7 +80,9 @@ export class PendingRequest implements ReplySink {
     const m = this.message;
     const tracer = rt.tracer;
     if (tracer !== undefined) tracer.record("reply", m.recipient, m.sender, undefined, m.id, tracer.payloads ? value : undefined);
-    rt.scheduler.deliver("reply", () => this.resolve(value), m.sender);
+    // The production scheduler runs a delivery at once: skip the closure it would need.
+    if (rt.scheduler === immediateScheduler) this.resolve(value);
+    else rt.scheduler.deliver("reply", () => this.resolve(value), m.sender);
   }
 
   fail(cause: unknown): void {
@@ -110,7 +115,8 @@ export class PendingRequest implements ReplySink {
     const m = this.message;
     const rt = this.list.runtime;
     rt.tracer?.record(kind, m.recipient, m.sender, undefined, m.id, code ?? (error as CoveyError).code);
-    rt.scheduler.deliver("reply", () => this.reject(error), m.sender);
+    if (rt.scheduler === immediateScheduler) this.reject(error);
+    else rt.scheduler.deliver("reply", () => this.reject(error), m.sender);
   }
 
   #end(): void {

@@ -103,23 +103,25 @@ export class PubSubChannel {
    * const { delivered, failed } = await ps.publish("me", "task.done", { id: 1 });
    * ```
    */
-  async publish(sender: string, topic: string, payload: unknown): Promise<PublishResult> {
-    if (this.#closed) throw new ClosedError("pub-sub channel");
-    checkName(sender, "sender");
-    checkPublishTopic(topic);
-    const rt = this.#runtime;
-    if (rt.checkPayloads) assertJson(payload, `payload published on ${JSON.stringify(topic)}`);
-    const message: Message = {
-      id: rt.ids.next("msg"),
-      sender,
-      pattern: "publish_subscribe",
-      topic,
-      payload,
-      timestamp: rt.clock.now(),
-    };
-    const tracer = rt.tracer;
-    if (tracer !== undefined) tracer.record("publish", sender, undefined, topic, message.id, tracer.payloads ? payload : undefined);
-    return this.#transport.publish(message, this.#report);
+  publish(sender: string, topic: string, payload: unknown): Promise<PublishResult> {
+    // Not `async`: when a handler returns a promise, an async wrapper would add a promise and
+    // three microtask turns. Every failure is still a rejected promise, never a throw.
+    let message: Message;
+    try {
+      if (this.#closed) throw new ClosedError("pub-sub channel");
+      checkName(sender, "sender");
+      checkPublishTopic(topic);
+      const rt = this.#runtime;
+      if (rt.checkPayloads) assertJson(payload, `payload published on ${JSON.stringify(topic)}`);
+      message = { id: rt.ids.next("msg"), sender, pattern: "publish_subscribe", topic, payload, timestamp: rt.clock.now() };
+      const tracer = rt.tracer;
+      if (tracer !== undefined) tracer.record("publish", sender, undefined, topic, message.id, tracer.payloads ? payload : undefined);
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the checks threw
+      return Promise.reject(error);
+    }
+    const result = this.#transport.publish(message, this.#report);
+    return result instanceof Promise ? result : Promise.resolve(result);
   }
 
   /** Drops every subscription; later subscribes and publishes get `ClosedError`. Idempotent. */

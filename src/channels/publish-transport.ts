@@ -1,5 +1,5 @@
 import type { Runtime } from "../runtime/runtime.js";
-import type { Scheduler } from "../runtime/scheduler.js";
+import { immediateScheduler, type Scheduler } from "../runtime/scheduler.js";
 import { isThenable, type Message, type MessageHandler, type PublishResult } from "./message.js";
 import { parseSubscriptionTopic } from "./topic.js";
 import { Subscription, TopicTrie } from "./topic-trie.js";
@@ -7,21 +7,30 @@ import type { ErrorReporter, PublishTransport } from "./transport.js";
 
 const NONE: PublishResult = Object.freeze({ delivered: 0, failed: 0 });
 
+/** Results without failures, shared: a publish allocates none for them. */
+const RESULTS: readonly PublishResult[] = Array.from({ length: 64 }, (_, delivered) => Object.freeze({ delivered, failed: 0 }));
+
+function resultOf(delivered: number, failed: number): PublishResult {
+  return failed === 0 && delivered < RESULTS.length ? RESULTS[delivered]! : { delivered, failed };
+}
+
 /** One publication on its way to its subscribers: counts what finished. */
 class Fanout {
   delivered = 0;
   failed = 0;
+  /** Deliveries or handler promises not finished yet. */
   outstanding: number;
   resolve: ((result: PublishResult) => void) | undefined = undefined;
   readonly message: Message;
   readonly report: ErrorReporter;
 
-  constructor(message: Message, count: number, report: ErrorReporter) {
+  constructor(message: Message, outstanding: number, report: ErrorReporter) {
     this.message = message;
-    this.outstanding = count;
+    this.outstanding = outstanding;
     this.report = report;
   }
 
+  /** Runs one delivery made through a scheduler. */
   run(sub: Subscription): void {
     // Unsubscribed while the delivery was on its way: it is not delivered, nor counted.
     if (!sub.active) {
@@ -35,18 +44,28 @@ class Fanout {
       this.#failed(error);
       return;
     }
-    if (isThenable(result)) {
-      result.then(
-        () => {
-          this.delivered++;
-          this.#finish();
-        },
-        (error: unknown) => this.#failed(error),
-      );
-    } else {
-      this.delivered++;
-      this.#finish();
-    }
+    // The delivery is done; a returned promise stays outstanding until it settles.
+    if (isThenable(result)) this.await(result);
+    else this.delivered++;
+    this.#finish();
+  }
+
+  /** Counts a handler's promise as outstanding until it settles. */
+  await(promise: PromiseLike<unknown>): void {
+    this.outstanding++;
+    promise.then(
+      () => {
+        this.delivered++;
+        this.#finish();
+      },
+      (error: unknown) => this.#failed(error),
+    );
+  }
+
+  /** The counts once nothing is outstanding. */
+  settled(): PublishResult | Promise<PublishResult> {
+    if (this.outstanding === 0) return resultOf(this.delivered, this.failed);
+    return new Promise<PublishResult>((resolve) => (this.resolve = resolve));
   }
 
   #failed(error: unknown): void {
@@ -56,8 +75,13 @@ class Fanout {
   }
 
   #finish(): void {
-    if (--this.outstanding === 0 && this.resolve !== undefined) this.resolve({ delivered: this.delivered, failed: this.failed });
+    if (--this.outstanding === 0 && this.resolve !== undefined) this.resolve(resultOf(this.delivered, this.failed));
   }
+}
+
+// A small closure over exactly two values, rather than one capturing the loop's scope.
+function deliveryOf(fanout: Fanout, sub: Subscription): () => void {
+  return () => fanout.run(sub);
 }
 
 /**
@@ -104,14 +128,38 @@ export class InProcessPublishTransport implements PublishTransport {
     const subs = this.#trie.match(message.topic!);
     const n = subs.length;
     if (n === 0) return NONE;
-    const fanout = new Fanout(message, n, report);
     const scheduler = this.#scheduler;
+    if (scheduler !== immediateScheduler) {
+      const fanout = new Fanout(message, n, report);
+      for (let i = 0; i < n; i++) scheduler.deliver("publish", deliveryOf(fanout, subs[i]!));
+      return fanout.settled();
+    }
+    // The production scheduler runs each delivery at once, in order: calling the handlers in
+    // that order is the same delivery, without a closure per subscriber (measured: those
+    // closures cost as much as the rest of a publish). Bookkeeping for promises is paid
+    // only when a handler returns one.
+    let delivered = 0;
+    let failed = 0;
+    let fanout: Fanout | undefined;
     for (let i = 0; i < n; i++) {
       const sub = subs[i]!;
-      scheduler.deliver("publish", () => fanout.run(sub));
+      // Unsubscribed by an earlier handler of this very publish.
+      if (!sub.active) continue;
+      let result: unknown;
+      try {
+        result = sub.handler(message);
+      } catch (error) {
+        failed++;
+        report(error, message);
+        continue;
+      }
+      if (isThenable(result)) (fanout ??= new Fanout(message, 0, report)).await(result);
+      else delivered++;
     }
-    if (fanout.outstanding === 0) return { delivered: fanout.delivered, failed: fanout.failed };
-    return new Promise<PublishResult>((resolve) => (fanout.resolve = resolve));
+    if (fanout === undefined) return resultOf(delivered, failed);
+    fanout.delivered += delivered;
+    fanout.failed += failed;
+    return fanout.settled();
   }
 
   close(): void {

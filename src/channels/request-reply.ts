@@ -8,6 +8,8 @@ import { PendingList, PendingRequest, promiseOf } from "./pending-request.js";
 import { InProcessRequestTransport } from "./request-transport.js";
 import type { RequestTransport } from "./transport.js";
 
+const resolved = Promise.resolve();
+
 /** Default `timeout` of {@link RequestReplyChannel.request}, in ms. */
 const DEFAULT_TIMEOUT = 30_000;
 
@@ -36,6 +38,9 @@ export class RequestReplyChannel {
   readonly #runtime: Runtime;
   readonly #transport: RequestTransport;
   readonly #pending: PendingList;
+  // Requests whose deadline is not armed yet, oldest first (linked through nextUnarmed).
+  #unarmedHead: PendingRequest | undefined;
+  #unarmedTail: PendingRequest | undefined;
   #closed = false;
 
   constructor(opts?: RequestReplyOptions) {
@@ -128,7 +133,7 @@ export class RequestReplyChannel {
     this.#transport.send(message, p);
     // A synchronous handler has already answered: no deadline or listener to set up.
     if (!p.done) {
-      if (timeout !== undefined) p.deadline = rt.timers.add(timeout, () => p.expire());
+      if (timeout !== undefined) this.#armLater(p);
       if (signal !== undefined) {
         if (signal.aborted) p.abort(signal.reason);
         else p.off = onAbort(signal, (reason) => p.abort(reason));
@@ -136,6 +141,36 @@ export class RequestReplyChannel {
     }
     return promise;
   }
+
+  // Most replies come back within the microtasks that follow the request. Arming a deadline
+  // for them would cost more than the rest of the round trip: the runtime's deadline queue
+  // arms a clock timer whenever it goes from empty to non-empty, which for requests made one
+  // after another is a setTimeout/clearTimeout pair each. So deadlines are armed in one
+  // microtask per batch, for the requests still pending then. Clock time cannot move
+  // between a call and its microtask (a virtual clock settles microtasks before advancing;
+  // the wall clock moves by microseconds), so a timeout still fires `timeout` ms after the call.
+  #armLater(p: PendingRequest): void {
+    if (this.#unarmedTail === undefined) {
+      this.#unarmedHead = this.#unarmedTail = p;
+      // Not queueMicrotask: Node wraps each of its callbacks in an AsyncResource.
+      void resolved.then(this.#armDeadlines);
+    } else {
+      this.#unarmedTail.nextUnarmed = p;
+      this.#unarmedTail = p;
+    }
+  }
+
+  readonly #armDeadlines = (): void => {
+    let p = this.#unarmedHead;
+    this.#unarmedHead = this.#unarmedTail = undefined;
+    const timers = this.#runtime.timers;
+    while (p !== undefined) {
+      const q = p;
+      p = q.nextUnarmed;
+      q.nextUnarmed = undefined;
+      if (!q.done) q.deadline = timers.add(q.timeout, () => q.expire());
+    }
+  };
 
   /**
    * Closes the channel: every pending request rejects with `ClosedError`, its deadline is
