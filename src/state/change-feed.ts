@@ -2,6 +2,7 @@ import { ValidationError } from "../errors.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { checkName } from "../runtime/wait.js";
 import type { StateChange } from "./types.js";
+import { errorMessage } from "./describe-value.js";
 
 /** Receives what a watch listener threw (or the reason its promise rejected). */
 export type ListenerErrorHandler = (error: unknown, change: StateChange) => void;
@@ -27,7 +28,7 @@ interface Pending {
  * @internal
  */
 export function warnListenerError(error: unknown, change: StateChange): void {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorMessage(error);
   const warning = new Error(`A state watch listener threw on a ${change.type} of ${JSON.stringify(change.key)}: ${reason}`, {
     cause: error,
   });
@@ -166,7 +167,11 @@ export class ChangeFeed {
       this.#onError(error, change);
     } catch {
       // The reporter itself failed: fall back to the default so the failure is not lost.
-      warnListenerError(error, change);
+      try {
+        warnListenerError(error, change);
+      } catch {
+        // Nothing is left to report with; the write must still succeed.
+      }
     }
   }
 }

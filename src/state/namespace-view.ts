@@ -1,9 +1,9 @@
 import type { Draft } from "immer";
-import { VersionConflictError } from "../errors.js";
+import { ValidationError, VersionConflictError } from "../errors.js";
 import { checkName } from "../runtime/wait.js";
 import { ScopedEntry } from "./entry.js";
 import { storeCore } from "./in-memory-store.js";
-import type { StoreCore } from "./store-core.js";
+import { checkCount, type StoreCore } from "./store-core.js";
 import type { StateChange, StateEntry, StateStore } from "./types.js";
 
 /**
@@ -110,6 +110,9 @@ export class NamespaceView implements StateStore {
   }
 
   async keys(prefix?: string): Promise<string[]> {
+    if (prefix !== undefined && typeof prefix !== "string") {
+      throw new ValidationError("prefix must be a string", [{ path: ["prefix"], message: "must be a string" }]);
+    }
     const n = this.#prefix.length;
     // Same common prefix on every key, so the store's order is the order of the remainders.
     return (await this.#store.keys(this.#prefix + (prefix ?? ""))).map((k) => k.slice(n));
@@ -122,6 +125,7 @@ export class NamespaceView implements StateStore {
   }
 
   async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
+    if (opts?.limit !== undefined) checkCount(opts.limit, "limit", 0);
     if (opts?.key !== undefined) {
       checkName(opts.key, "key");
       const byKey = opts.limit === undefined ? { key: this.#prefix + opts.key } : { key: this.#prefix + opts.key, limit: opts.limit };

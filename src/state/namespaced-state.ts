@@ -3,6 +3,7 @@ import { checkName } from "../runtime/wait.js";
 import { InMemoryStateStore } from "./in-memory-store.js";
 import { NamespaceView } from "./namespace-view.js";
 import type { StateEntry, StateStore } from "./types.js";
+import { describeValue } from "./describe-value.js";
 
 /**
  * A store divided into namespaces that cannot see each other's keys, whatever characters the
@@ -84,7 +85,7 @@ export class NamespacedState {
 
   #view(namespace: string): NamespaceView {
     const view = this.#views.get(namespace);
-    if (view === undefined) throw new UnknownNamespaceError(String(namespace));
+    if (view === undefined) throw new UnknownNamespaceError(typeof namespace === "string" ? namespace : describeValue(namespace));
     return view;
   }
 }

@@ -3,6 +3,7 @@ import { checkName } from "../runtime/wait.js";
 import { jsonEquals, toStoredValue } from "./json-value.js";
 import { lastWriteWins } from "./last-write-wins.js";
 import type { StateEntry, StateStore } from "./types.js";
+import { describeValue } from "./describe-value.js";
 
 /** Options of {@link ReplicatedState}. */
 export interface ReplicatedStateOptions {
@@ -76,7 +77,7 @@ export class ReplicatedState {
     checkName(key, "key");
     checkName(by, "by");
     if (!Number.isInteger(quorum) || quorum < 1) {
-      throw new ValidationError(`quorum must be an integer >= 1, got ${String(quorum)}`, [
+      throw new ValidationError(`quorum must be an integer >= 1, got ${describeValue(quorum)}`, [
         { path: ["quorum"], message: "must be an integer >= 1" },
       ]);
     }

@@ -7,6 +7,7 @@ import { StoredEntry } from "./entry.js";
 import { HistoryRing, makeChange } from "./history-ring.js";
 import { jsonEquals, toStoredValue } from "./json-value.js";
 import type { StateChange, StateEntry } from "./types.js";
+import { describeValue } from "./describe-value.js";
 
 /** Default `updatedBy` of writes that do not say who made them. */
 const DEFAULT_BY = "system";
@@ -24,7 +25,7 @@ function checkBy(by: string | undefined): string {
 /** Throws a ValidationError unless `value` is an integer >= `min`. @internal */
 export function checkCount(value: unknown, what: string, min: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ValidationError(`${what} must be an integer >= ${min}, got ${String(value)}`, [
+    throw new ValidationError(`${what} must be an integer >= ${min}, got ${describeValue(value)}`, [
       { path: [what], message: `must be an integer >= ${min}` },
     ]);
   }
@@ -33,7 +34,7 @@ export function checkCount(value: unknown, what: string, min: number): number {
 
 function checkExpected(key: string, current: StateEntry | undefined, expected: number): void {
   if (typeof expected !== "number" || Number.isNaN(expected)) {
-    throw new ValidationError(`expectedVersion must be a number, got ${String(expected)}`, [
+    throw new ValidationError(`expectedVersion must be a number, got ${describeValue(expected)}`, [
       { path: ["expectedVersion"], message: "must be a number" },
     ]);
   }

@@ -173,6 +173,22 @@ describe("InMemoryStateStore#watch", () => {
     }
   });
 
+  it("reports a listener that throws something that cannot be turned into a string", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    try {
+      const store = new InMemoryStateStore();
+      const odd: unknown = Object.create(null);
+      store.watch("k", () => {
+        throw odd;
+      });
+      expect((await store.set("k", 1)).value).toBe(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect((warn.mock.calls[0]![0] as Error).cause).toBe(odd);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("falls back to the default report when onListenerError itself throws", async () => {
     const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
     try {

@@ -75,6 +75,7 @@ describe("NamespacedState#namespace", () => {
     const state = new NamespacedState();
     expect(() => state.namespace("missing")).toThrow(UnknownNamespaceError);
     expect(() => state.namespace("")).toThrow(UnknownNamespaceError);
+    expect(() => state.namespace(Object.create(null) as string)).toThrow(UnknownNamespaceError);
   });
 
   it("returns the same view every time", () => {

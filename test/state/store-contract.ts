@@ -304,6 +304,22 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
     });
   });
 
+  describe(`${name} option checks`, () => {
+    it("refuses options of the wrong type with a ValidationError, whatever they are", async () => {
+      const { store } = await setup();
+      await store.set("k", 1);
+      const hostile: unknown[] = [Object.create(null) as unknown, "3", [], Symbol("s"), () => 1, NaN];
+      for (const bad of hostile) {
+        await expect(store.set("k", 2, { expectedVersion: bad as number })).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.delete("k", { expectedVersion: bad as number })).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.history({ limit: bad as number })).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.update<number>("k", () => 3, { maxRetries: bad as number })).rejects.toBeInstanceOf(ValidationError);
+        if (typeof bad !== "string") await expect(store.set("k", 2, { by: bad as string })).rejects.toBeInstanceOf(ValidationError);
+      }
+      expect((await store.get("k"))!.value).toBe(1);
+    });
+  });
+
   describe(`${name}#delete`, () => {
     it("removes a key and says whether it existed", async () => {
       const { store } = await setup();
@@ -583,6 +599,7 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.keys("task:")).toEqual(["task:1", "task:2"]);
       expect(await store.keys("")).toHaveLength(5);
       expect(await store.keys("nothing")).toEqual([]);
+      await expect(store.keys(7 as unknown as string)).rejects.toBeInstanceOf(ValidationError);
     });
   });
 
