@@ -4,6 +4,7 @@ import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationEr
 import { RequestReplyChannel } from "../../src/channels/request-reply.js";
 import type { Message } from "../../src/channels/message.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
+import type { DeliveryKind, Scheduler } from "../../src/runtime/scheduler.js";
 import { TraceBuffer } from "../../src/runtime/trace.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
 
@@ -14,6 +15,23 @@ async function state(p: Promise<unknown>): Promise<"pending" | "fulfilled" | "re
     (v) => (v === marker ? "pending" : "fulfilled"),
     () => "rejected",
   );
+}
+
+/** A scheduler that holds deliveries until the test runs them. */
+class ManualScheduler implements Scheduler {
+  readonly queue: { kind: DeliveryKind; fn: () => void; to: string | undefined }[] = [];
+  deliver(kind: DeliveryKind, fn: () => void, to?: string): void {
+    this.queue.push({ kind, fn, to });
+  }
+  get pending(): number {
+    return this.queue.length;
+  }
+  runNext(): void {
+    this.queue.shift()!.fn();
+  }
+  runAll(): void {
+    while (this.queue.length > 0) this.runNext();
+  }
 }
 
 function setup() {
@@ -227,6 +245,72 @@ describe("RequestReplyChannel#request", () => {
     const ids = tracer.records.map((r) => r.correlationId);
     expect(ids[0]).toBe(ids[1]);
     expect(ids[4]).toBe(ids[5]);
+  });
+});
+
+describe("RequestReplyChannel#request with a deferring scheduler", () => {
+  function deferred() {
+    const clock = new VirtualClock();
+    const scheduler = new ManualScheduler();
+    const channel = new RequestReplyChannel({ runtime: createRuntime({ clock, scheduler }) });
+    return { clock, scheduler, channel };
+  }
+
+  it("hands the request and the reply over through the scheduler", async () => {
+    const { scheduler, channel } = deferred();
+    channel.registerHandler("w", (m) => m.payload);
+    const p = channel.request("a", "w", "x");
+    expect(scheduler.queue.map((d) => [d.kind, d.to])).toEqual([["request", "w"]]);
+    scheduler.runNext();
+    expect(scheduler.queue.map((d) => [d.kind, d.to])).toEqual([["reply", "a"]]);
+    expect(await state(p)).toBe("pending");
+    scheduler.runNext();
+    await expect(p).resolves.toBe("x");
+  });
+
+  it("a reply decided before the deadline wins even if its delivery runs after it", async () => {
+    const { clock, scheduler, channel } = deferred();
+    channel.registerHandler("w", () => "in time");
+    const p = channel.request("a", "w", 1, { timeout: 10 });
+    await clock.settle();
+    scheduler.runNext(); // the handler replies; the reply's delivery waits
+    await clock.advance(10);
+    expect(await state(p)).toBe("pending");
+    scheduler.runNext();
+    await expect(p).resolves.toBe("in time");
+    expect(clock.pending).toBe(0);
+  });
+
+  it("a timeout decided first wins over a reply that comes later", async () => {
+    const { clock, scheduler, channel } = deferred();
+    channel.registerHandler("w", () => "late");
+    const p = channel.request("a", "w", 1, { timeout: 10 });
+    const check = expect(p).rejects.toBeInstanceOf(TimeoutError);
+    await clock.advance(10);
+    expect(scheduler.queue.map((d) => d.kind)).toEqual(["request", "reply"]);
+    scheduler.runNext(); // the handler runs after the timeout: its reply is dropped
+    scheduler.runNext();
+    await check;
+    expect(scheduler.pending).toBe(0);
+  });
+
+  it("gives a request to another member when its responder left while it was on the way", async () => {
+    const { scheduler, channel } = deferred();
+    const off = channel.registerHandler("pool", () => "first");
+    channel.registerHandler("pool", () => "second");
+    const p = channel.request("a", "pool", 1);
+    off();
+    scheduler.runAll();
+    await expect(p).resolves.toBe("second");
+  });
+
+  it("rejects with NoResponderError when the last responder left while the request was on the way", async () => {
+    const { scheduler, channel } = deferred();
+    const off = channel.registerHandler("w", () => 1);
+    const p = channel.request("a", "w", 1);
+    off();
+    scheduler.runAll();
+    await expect(p).rejects.toBeInstanceOf(NoResponderError);
   });
 });
 
