@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError } from "../../src/errors.js";
 import { RequestReplyChannel } from "../../src/channels/request-reply.js";
 import type { Message } from "../../src/channels/message.js";
+import { passThrough } from "../../src/runtime/pass-through.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
 import type { DeliveryKind, Scheduler } from "../../src/runtime/scheduler.js";
 import { TraceBuffer } from "../../src/runtime/trace.js";
@@ -100,6 +101,13 @@ describe("RequestReplyChannel#request", () => {
     await expect(p).rejects.toBeInstanceOf(HandlerError);
     await expect(p).rejects.toHaveProperty("cause", reason);
     expect(clock.pending).toBe(0);
+  });
+
+  it("hands a pass-through error (a stopped responder's ClosedError) to the caller unwrapped", async () => {
+    const { channel } = setup();
+    const closed = passThrough(new ClosedError('agent "w#1"'));
+    channel.registerHandler("w", async () => Promise.reject(closed));
+    await expect(channel.request("a", "w", 1)).rejects.toBe(closed);
   });
 
   it("times out exactly at the deadline, not one ms before", async () => {
