@@ -15,6 +15,9 @@ export interface Task {
   payload?: unknown;
 }
 
+/** A unit of work in an agent's mailbox: a request, or a submitted task. */
+type Job = Message | { readonly task: Task };
+
 /** What the agent's `executeTask` runs between "started" and "completed". @internal */
 export type TaskWork = (task: Task, ctx: AgentContext) => unknown;
 
@@ -56,7 +59,7 @@ export class CoordinatedAgent {
   readonly capabilities: string[];
   readonly context: AgentContext;
   readonly #controller: AbortController;
-  readonly #mailbox: Mailbox;
+  readonly #mailbox: Mailbox<Job>;
   readonly #spec: AgentSpec<unknown, unknown> | undefined;
   readonly #work: TaskWork;
   readonly #beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
@@ -71,7 +74,7 @@ export class CoordinatedAgent {
     this.capabilities = [...init.capabilities];
     this.context = init.context;
     this.#controller = init.controller;
-    this.#mailbox = new Mailbox(init.concurrency, `agent ${JSON.stringify(init.agentId)}`);
+    this.#mailbox = new Mailbox<Job>(init.concurrency, `agent ${JSON.stringify(init.agentId)}`, (job) => this.#handle(job));
     this.#spec = init.spec;
     this.#work = init.work;
     this.#beforeHandle = init.beforeHandle;
@@ -92,7 +95,7 @@ export class CoordinatedAgent {
   async start(): Promise<void> {
     if (this.#state !== "new") return;
     this.#state = "running";
-    this.#unregister = this.context.communication.requestReply.registerHandler(this.agentId, (m) => this.receive(m.payload, m));
+    this.#unregister = this.context.communication.requestReply.registerHandler(this.agentId, (m) => this.#mailbox.push(m));
     await this.context.events.emit(this.agentId, EventType.AGENT_JOINED, {
       agentId: this.agentId,
       capabilities: this.capabilities,
@@ -114,16 +117,17 @@ export class CoordinatedAgent {
   }
 
   /**
-   * Queues one request for this agent: mesh agents run their handler on `payload`, teaching
-   * agents answer the textbook protocol. @internal
+   * Runs one request in this agent's mailbox (now, if a slot is free): mesh agents run their
+   * handler on the payload, teaching agents answer the textbook protocol. Returns the value,
+   * or a promise of it. @internal
    */
-  receive(payload: unknown, message?: Message): Promise<unknown> {
-    return this.#mailbox.push(() => this.#handle(payload, message));
+  receive(message: Message): unknown {
+    return this.#mailbox.push(message);
   }
 
   /** Queues `executeTask(task)` in this agent's mailbox. @internal */
-  runTask(task: Task): Promise<unknown> {
-    return this.#mailbox.push(() => this.executeTask(task));
+  async runTask(task: Task): Promise<unknown> {
+    return this.#mailbox.push({ task });
   }
 
   /**
@@ -181,13 +185,18 @@ export class CoordinatedAgent {
     return this.context.communication.requestReply.request(this.agentId, peerId, { ...payload, action });
   }
 
-  async #handle(payload: unknown, message: Message | undefined): Promise<unknown> {
+  // Not async: a synchronous handler's value goes straight back to the channel.
+  #handle(job: Job): unknown {
     this.#beforeHandle?.(this);
+    if ("task" in job) return this.executeTask(job.task);
     const spec = this.#spec;
-    if (spec === undefined) return this.handleRequest(message ?? { payload });
-    const output = await spec.handler(payload, this.context);
-    if (spec.output === undefined) return output;
-    return parseWith(spec.output, output, `output of agent ${JSON.stringify(this.name)}`);
+    if (spec === undefined) return this.handleRequest(job);
+    const output = spec.handler(job.payload, this.context);
+    const schema = spec.output;
+    if (schema === undefined) return output;
+    const what = `output of agent ${JSON.stringify(this.name)}`;
+    if (output instanceof Promise) return output.then((value: unknown) => parseWith(schema, value, what));
+    return parseWith(schema, output, what);
   }
 }
 

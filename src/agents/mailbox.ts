@@ -1,50 +1,51 @@
 import { ClosedError } from "../errors.js";
-
-const closings = new WeakSet<object>();
+import { passThrough } from "../runtime/pass-through.js";
 
 /**
- * True for the ClosedError a stopped agent's mailbox (or aborted context) rejects with, so the
- * caller sees that ClosedError itself rather than a HandlerError around it. @internal
+ * Creates the ClosedError a stopped agent answers with. It is marked pass-through, so a
+ * caller sees the ClosedError itself rather than a HandlerError around it. @internal
  */
-export function isAgentClosing(error: unknown): error is ClosedError {
-  return error instanceof ClosedError && closings.has(error);
-}
-
-/** Creates the ClosedError for a stopped agent, marked for {@link isAgentClosing}. @internal */
 export function agentClosedError(resource: string): ClosedError {
-  const error = new ClosedError(resource);
-  closings.add(error);
-  return error;
+  return passThrough(new ClosedError(resource));
 }
 
-interface Job {
-  readonly run: () => unknown;
+interface Queued<J> {
+  readonly job: J;
   readonly resolve: (value: unknown) => void;
   readonly reject: (reason: unknown) => void;
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
 
 /**
  * One agent instance's inbox: runs at most `concurrency` jobs at once, queues the rest in
  * FIFO order, and on close rejects every queued job with ClosedError synchronously.
  *
- * Why not p-queue here: a job that finds a free slot runs at once with no queueing at all
- * (the common case on the call path), and a stopped agent must reject its queued requests
- * synchronously; p-queue's `clear()` drops queued tasks without settling their promises, and
- * routing every call through it cost more than the call path's target allows. Measured on
- * this machine (`npx tsx bench/mailbox.ts`), see the figures in BENCHMARKS.md.
+ * A job that finds a free slot runs at once, with no queueing and no promise of its own: a
+ * synchronous handler's value comes straight back, so the call path pays nothing for the
+ * mailbox in the common case.
+ *
+ * Why not p-queue here: measured on this machine in one process (`npx tsx bench/mailbox.ts`),
+ * p-queue's `add` costs about 1-2 µs per task while the whole `system.call` round trip targets
+ * less than a request/reply emulation with a per-request timer (~0.65 µs); and a stopped agent
+ * must reject its queued requests synchronously, while p-queue's `clear()` drops queued tasks
+ * without settling their promises. The figures are in BENCHMARKS.md.
  * @internal
  */
-export class Mailbox {
+export class Mailbox<J> {
   readonly #concurrency: number;
   readonly #resource: string;
+  readonly #run: (job: J) => unknown;
   #active = 0;
-  #queue: Job[] = [];
+  #queue: Queued<J>[] = [];
   #head = 0;
   #closed = false;
 
-  constructor(concurrency: number, resource: string) {
+  constructor(concurrency: number, resource: string, run: (job: J) => unknown) {
     this.#concurrency = concurrency;
     this.#resource = resource;
+    this.#run = run;
   }
 
   /** Jobs running now. */
@@ -66,15 +67,18 @@ export class Mailbox {
     return this.#closed;
   }
 
-  /** Runs `run` when a slot is free; its result or error settles the returned promise. */
-  push<T>(run: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs `job` now if a slot is free (returning its value, or its promise), else queues it
+   * and returns a promise of its result. Never throws: failures come back as rejections.
+   */
+  push(job: J): unknown {
     if (this.#closed) return Promise.reject(agentClosedError(this.#resource));
     if (this.#active < this.#concurrency) {
       this.#active++;
-      return this.#start(run);
+      return this.#start(job);
     }
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ job, resolve, reject });
     });
   }
 
@@ -89,25 +93,44 @@ export class Mailbox {
     for (let i = head; i < queue.length; i++) queue[i]!.reject(agentClosedError(this.#resource));
   }
 
-  async #start<T>(run: () => T | Promise<T>): Promise<T> {
+  #start(job: J): unknown {
+    let result: unknown;
     try {
-      return await run();
-    } finally {
-      this.#active--;
-      this.#next();
+      result = this.#run(job);
+    } catch (error) {
+      this.#release();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the handler threw, unchanged
+      return Promise.reject(error);
     }
+    if (!isThenable(result)) {
+      this.#release();
+      return result;
+    }
+    return result.then(this.#settled, this.#failed);
   }
 
-  #next(): void {
+  // Shared callbacks: no closure per job.
+  readonly #settled = (value: unknown): unknown => {
+    this.#release();
+    return value;
+  };
+
+  readonly #failed = (error: unknown): never => {
+    this.#release();
+    throw error;
+  };
+
+  #release(): void {
+    this.#active--;
     while (this.#active < this.#concurrency && this.#head < this.#queue.length) {
-      const job = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as Job;
+      const next = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = undefined as unknown as Queued<J>;
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
       this.#active++;
-      this.#start(job.run).then(job.resolve, job.reject);
+      Promise.resolve(this.#start(next.job)).then(next.resolve, next.reject);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { CommunicationHub } from "../channels/index.js";
-import { ClosedError, HandlerError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
+import { ClosedError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
 import { onAbort } from "../runtime/abort.js";
 import { EventBus, EventType, ReactiveCoordinator } from "../events/index.js";
 import type { Clock } from "../runtime/clock.js";
@@ -14,7 +14,6 @@ import { AgentGroup, type CatalogEntry } from "./agent-group.js";
 import type { AgentContext } from "./context.js";
 import { checkConcurrency, CoordinatedAgent, simulatedWork, type Task, type TaskWork } from "./coordinated-agent.js";
 import type { AgentSpec } from "./spec.js";
-import { isAgentClosing } from "./mailbox.js";
 import { parseWith } from "./validate.js";
 
 /** Options of {@link MultiAgentSystem}. */
@@ -31,6 +30,8 @@ export interface SystemOptions {
   trace?: boolean | { limit?: number; payloads?: boolean };
   /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
   store?: StateStore;
+  /** @internal builds the store on the system's runtime (test systems wrap it). */
+  storeFactory?: (runtime: Runtime) => StateStore;
   /** @internal the delivery scheduler (seeded in test systems). */
   scheduler?: Scheduler;
   /** @internal check every payload is JSON data (test systems). */
@@ -49,7 +50,6 @@ export interface AddAgentOptions {
 
 const CALLER = "system";
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const DEFAULT_CALL_TIMEOUT = 30_000;
 
 /**
  * A complete multi-agent system: namespaced state, channels, sync primitives, the event bus
@@ -95,9 +95,11 @@ export class MultiAgentSystem {
     this.#beforeHandle = opts.beforeHandle;
     const runtime = this.#runtime;
     const historyLimit = opts.historyLimit;
+    // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
     const store =
       opts.store ??
-      new InMemoryStateStore(historyLimit !== undefined ? { clock: runtime.clock, historyLimit } : { clock: runtime.clock });
+      opts.storeFactory?.(runtime) ??
+      new InMemoryStateStore(historyLimit !== undefined ? { runtime: storeRuntime(runtime), historyLimit } : { runtime: storeRuntime(runtime) });
     this.state = new NamespacedState(store);
     this.state.createNamespace("shared");
     this.state.createNamespace("agents");
@@ -240,7 +242,7 @@ export class MultiAgentSystem {
    * @throws NoResponderError at once when nothing answers `name`; TimeoutError; HandlerError
    * when the handler threw or its output broke the contract; ClosedError after shutdown.
    */
-  async call<O = unknown>(name: string, input: unknown, opts?: { timeout?: number; signal?: AbortSignal }): Promise<O> {
+  call<O = unknown>(name: string, input: unknown, opts?: { timeout?: number; signal?: AbortSignal }): Promise<O> {
     return this.#call<O>(CALLER, name, input, opts);
   }
 
@@ -309,29 +311,21 @@ export class MultiAgentSystem {
     this.#wakeIdle();
   }
 
-  async #call<O>(from: string, name: string, input: unknown, opts: { timeout?: number; signal?: AbortSignal } | undefined): Promise<O> {
-    this.#checkOpen();
-    checkName(name, "agent name");
-    const group = this.#groups.get(name);
+  // Not async: one promise per call, the channel's. Failures are rejections, never throws.
+  #call<O>(from: string, name: string, input: unknown, opts: { timeout?: number; signal?: AbortSignal } | undefined): Promise<O> {
     let payload = input;
-    if (group !== undefined) {
-      const schema = group.spec?.input;
-      if (schema !== undefined) payload = parseWith(schema, input, `input of agent ${JSON.stringify(name)}`);
-    }
-    this.#begin();
     try {
-      return (await this.communication.requestReply.request(from, name, payload, {
-        timeout: opts?.timeout ?? DEFAULT_CALL_TIMEOUT,
-        ...(opts?.signal !== undefined ? { signal: opts.signal } : {}),
-      }));
+      this.#checkOpen();
+      checkName(name, "agent name");
+      const schema = this.#groups.get(name)?.spec?.input;
+      if (schema !== undefined) payload = parseWith(schema, input, `input of agent ${JSON.stringify(name)}`);
     } catch (error) {
-      // The agent was stopped before or while it ran the request: that is a closed agent,
-      // not a failing handler.
-      if (error instanceof HandlerError && isAgentClosing(error.cause)) throw error.cause;
-      throw error;
-    } finally {
-      this.#end();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a ValidationError or ClosedError
+      return Promise.reject(error);
     }
+    // The channel's own default timeout is the call's (30000 ms); its in-flight count is what
+    // idle() watches.
+    return this.communication.requestReply.request<O>(from, name, payload, opts);
   }
 
   async #start(
@@ -378,7 +372,7 @@ export class MultiAgentSystem {
           const target = group.pick();
           if (target === undefined) throw new NoResponderError(group.name);
           tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
-          return target.receive(m.payload, m);
+          return target.receive(m);
         });
       }
     }
@@ -418,6 +412,15 @@ export class MultiAgentSystem {
     this.#idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/**
+ * The runtime the system's store runs on: the system's, minus the tracer. The system traces
+ * state writes itself, per namespace (`shared/key`), rather than under the store's encoded keys.
+ * @internal
+ */
+export function storeRuntime(runtime: Runtime): Runtime {
+  return { ...runtime, tracer: undefined };
 }
 
 function checkSpec(spec: unknown): asserts spec is AgentSpec<unknown, unknown> {

@@ -39,6 +39,9 @@ async function runOnce(scenario: Scenario, seed: number, faults: TestFaults | un
     error = e;
   } finally {
     await system.shutdown();
+    // Deliveries already scheduled still run (and trace) after shutdown: let them, so the
+    // trace returned is final.
+    await clock.settle();
   }
   return failed ? { error, trace: system.trace } : { trace: system.trace };
 }

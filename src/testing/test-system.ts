@@ -1,4 +1,4 @@
-import { MultiAgentSystem } from "../agents/system.js";
+import { MultiAgentSystem, storeRuntime } from "../agents/system.js";
 import type { CoordinatedAgent } from "../agents/coordinated-agent.js";
 import { InMemoryStateStore } from "../state/index.js";
 import { ScheduledStateStore } from "./scheduled-store.js";
@@ -60,7 +60,6 @@ export function createTestSystem(opts: TestSystemOptions = {}): TestSystem {
     setTimer: (fn, ms) => clock.setTimeout(fn, ms),
   });
   clock.addBusyCheck(() => scheduler.pending > 0);
-  const store = new ScheduledStateStore(new InMemoryStateStore({ clock }), scheduler);
   const crash = faults.crash;
   let beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
   if (crash !== undefined) {
@@ -74,7 +73,7 @@ export function createTestSystem(opts: TestSystemOptions = {}): TestSystem {
   }
   const system = new MultiAgentSystem({
     clock,
-    store,
+    storeFactory: (runtime) => new ScheduledStateStore(new InMemoryStateStore({ runtime: storeRuntime(runtime) }), runtime.scheduler),
     scheduler,
     checkPayloads: true,
     trace: { limit: opts.traceLimit ?? 10_000, payloads: opts.tracePayloads ?? false },

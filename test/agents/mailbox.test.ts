@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Mailbox } from "../../src/agents/mailbox.js";
+
+const mailbox = (concurrency: number) => new Mailbox<() => unknown>(concurrency, "agent x", (job) => job());
+const settle = (v: unknown) => Promise.resolve(v);
 import { ClosedError } from "../../src/errors.js";
 
 function deferred<T = void>() {
@@ -10,15 +13,15 @@ function deferred<T = void>() {
 
 describe("Mailbox", () => {
   it("runs at most `concurrency` jobs at once, the rest in FIFO order", async () => {
-    const box = new Mailbox(2, "agent x");
+    const box = mailbox(2);
     const gates = [deferred(), deferred(), deferred(), deferred()];
     const order: number[] = [];
     const jobs = gates.map((g, i) =>
-      box.push(async () => {
+      settle(box.push(async () => {
         order.push(i);
         await g.promise;
         return i;
-      }),
+      })),
     );
     expect(box.active).toBe(2);
     expect(box.queued).toBe(2);
@@ -31,23 +34,26 @@ describe("Mailbox", () => {
     expect(box.load).toBe(0);
   });
 
-  it("starts a job at once when a slot is free", () => {
-    const box = new Mailbox(1, "agent x");
+  it("runs a job at once when a slot is free and hands back a synchronous value as it is", () => {
+    const box = mailbox(1);
     let ran = false;
-    void box.push(() => {
+    const result = box.push(() => {
       ran = true;
+      return 42;
     });
     expect(ran).toBe(true);
+    expect(result).toBe(42);
+    expect(box.load).toBe(0);
   });
 
   it("rejects queued jobs with ClosedError synchronously on close; the running one finishes", async () => {
-    const box = new Mailbox(1, "agent x");
+    const box = mailbox(1);
     const gate = deferred();
-    const running = box.push(async () => {
+    const running = settle(box.push(async () => {
       await gate.promise;
       return "finished";
-    });
-    const queued = box.push(() => "never");
+    }));
+    const queued = settle(box.push(() => "never"));
     let rejected: unknown;
     queued.catch((e: unknown) => (rejected = e));
     box.close();
@@ -55,16 +61,16 @@ describe("Mailbox", () => {
     expect(rejected).toBeInstanceOf(ClosedError);
     gate.resolve();
     expect(await running).toBe("finished");
-    await expect(box.push(() => 1)).rejects.toBeInstanceOf(ClosedError);
+    await expect(settle(box.push(() => 1))).rejects.toBeInstanceOf(ClosedError);
   });
 
   it("passes a job's error to its caller and keeps serving", async () => {
-    const box = new Mailbox(1, "agent x");
-    const failing = box.push(() => {
+    const box = mailbox(1);
+    const failing = settle(box.push(() => {
       throw new Error("boom");
-    });
+    }));
     const next = box.push(() => "ok");
     await expect(failing).rejects.toThrow("boom");
-    expect(await next).toBe("ok");
+    expect(next).toBe("ok");
   });
 });
