@@ -131,7 +131,11 @@ export class InProcessPublishTransport implements PublishTransport {
     const scheduler = this.#scheduler;
     if (scheduler !== immediateScheduler) {
       const fanout = new Fanout(message, n, report);
-      for (let i = 0; i < n; i++) scheduler.deliver("publish", deliveryOf(fanout, subs[i]!));
+      // One lane per (publisher, subscription): a subscriber sees each publisher's messages in order.
+      for (let i = 0; i < n; i++) {
+        const sub = subs[i]!;
+        scheduler.deliver("publish", deliveryOf(fanout, sub), undefined, `${sub.seq}\u0000${message.sender}`);
+      }
       return fanout.settled();
     }
     // The production scheduler runs each delivery at once, in order: calling the handlers in

@@ -1,4 +1,4 @@
-import type { DeliveryKind, Scheduler } from "../runtime/scheduler.js";
+import { LaneOrder, type DeliveryKind, type Scheduler } from "../runtime/scheduler.js";
 
 /**
  * A small, fast, seedable PRNG (mulberry32). Same seed, same sequence.
@@ -49,6 +49,7 @@ export class SeededScheduler implements Scheduler {
   readonly #ready: Pending[] = [];
   readonly #faults: DeliveryFaults;
   readonly #setTimer: ((fn: () => void, ms: number) => void) | undefined;
+  readonly #lanes = new LaneOrder();
   #pumping = false;
   #ran = 0;
 
@@ -60,7 +61,7 @@ export class SeededScheduler implements Scheduler {
 
   /** Deliveries waiting to run (not counting ones held back by an injected delay). */
   get pending(): number {
-    return this.#ready.length;
+    return this.#ready.length + this.#lanes.waiting;
   }
 
   /** Deliveries run so far. */
@@ -73,18 +74,22 @@ export class SeededScheduler implements Scheduler {
     return this.#random();
   }
 
-  deliver(kind: DeliveryKind, fn: () => void, to?: string): void {
+  deliver(kind: DeliveryKind, fn: () => void, to?: string, lane?: unknown): void {
     const faults = this.#faults;
     if (kind === "publish" && faults.dropPublications !== undefined && this.#random() < faults.dropPublications) {
       return;
     }
-    const delay = faults.delay;
+    if (lane === undefined) this.#admit(kind, fn, to);
+    else this.#lanes.submit(lane, fn, (inLane) => this.#admit(kind, inLane, to));
+  }
+
+  // A delivery whose turn has come: delayed by an injected fault, or ready now.
+  #admit(kind: DeliveryKind, fn: () => void, to: string | undefined): void {
+    const delay = this.#faults.delay;
     if (delay !== undefined && this.#setTimer !== undefined && (delay.kinds === undefined || delay.kinds.includes(kind))) {
       const ms = delay.min + Math.floor(this.#random() * (delay.max - delay.min + 1));
       if (ms > 0) {
-        this.#setTimer(() => {
-          this.#enqueue({ kind, fn, to });
-        }, ms);
+        this.#setTimer(() => this.#enqueue({ kind, fn, to }), ms);
         return;
       }
     }

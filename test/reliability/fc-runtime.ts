@@ -1,6 +1,6 @@
 import type fc from "fast-check";
 import { createRuntime, type Runtime } from "../../src/runtime/runtime.js";
-import type { DeliveryKind, Scheduler } from "../../src/runtime/scheduler.js";
+import { LaneOrder, type DeliveryKind, type Scheduler } from "../../src/runtime/scheduler.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
 
 /**
@@ -21,20 +21,27 @@ export function fcRuntime(s: fc.Scheduler, opts: { checkPayloads?: boolean } = {
   const clock = new VirtualClock();
   const errors: unknown[] = [];
   let pending = 0;
+  const lanes = new LaneOrder();
+  const hand = (kind: DeliveryKind, fn: () => void, to: string | undefined): void => {
+    pending++;
+    void s.schedule(Promise.resolve(), to === undefined ? kind : `${kind}→${to}`).then(() => {
+      pending--;
+      try {
+        fn();
+      } catch (err) {
+        errors.push(err);
+      }
+    });
+  };
   const scheduler: Scheduler = {
-    deliver(kind: DeliveryKind, fn: () => void, to?: string): void {
-      pending++;
-      void s.schedule(Promise.resolve(), to === undefined ? kind : `${kind}→${to}`).then(() => {
-        pending--;
-        try {
-          fn();
-        } catch (err) {
-          errors.push(err);
-        }
-      });
+    // Deliveries of one lane (one publisher to one subscription) keep their order, as a
+    // connection would; fast-check interleaves everything else.
+    deliver(kind: DeliveryKind, fn: () => void, to?: string, lane?: unknown): void {
+      if (lane === undefined) hand(kind, fn, to);
+      else lanes.submit(lane, fn, (inLane) => hand(kind, inLane, to));
     },
     get pending() {
-      return pending;
+      return pending + lanes.waiting;
     },
   };
   const runtime = createRuntime({ clock, scheduler, checkPayloads: opts.checkPayloads ?? true });
