@@ -8,7 +8,7 @@
  *
  * A figure that throws makes the run exit non-zero; a missed target never does.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { canCollect, fullProfile, quickProfile, type Figure, type FigureResult } from "./harness.js";
 import { markdown, printFigure, runInfo } from "./report.js";
@@ -74,7 +74,10 @@ async function main(): Promise<void> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const report = markdown(runInfo(command, profile, seconds, loadAtStart), results, failed);
+  // The hand-written analysis of missed targets (from profiles) follows the measured figures.
+  const analysisFile = new URL("./analysis.md", import.meta.url);
+  const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, "utf8") : "";
+  const report = markdown(runInfo(command, profile, seconds, loadAtStart), results, failed) + (analysis ? `\n${analysis}` : "");
   const checks = results.flatMap((r) => r.checks);
   console.log(`\n${checks.filter((c) => c.met).length} of ${checks.length} targets met, ${failed.length} figures failed, ${seconds.toFixed(1)} s`);
   const target = args.out ?? (!args.quick && args.only === undefined ? "BENCHMARKS.md" : undefined);

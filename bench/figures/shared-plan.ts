@@ -94,7 +94,7 @@ export const figure: Figure = {
       ],
       notes: [
         "spread: instance k starts its walk at task k × 10,000 / 8 and wraps around, claiming whatever is still open (instances collide where their walks meet)",
-        `lockstep (worst case): every instance walks from the first task, so all 8 read every task and race to update it: 8 reads and up to 8 updates per task; ${fmtRate(byName(cases, LOCKSTEP).opsPerSec)} tasks/s`,
+        `lockstep (worst case): every instance walks from the first task, so all 8 read every task and race to update it: 8 reads and up to 8 updates per task; ${fmtRate(byName(cases, LOCKSTEP).opsPerSec).replace("/s", "")} tasks/s`,
       ],
     };
   },
