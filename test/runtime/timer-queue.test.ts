@@ -61,12 +61,12 @@ describe("TimerQueue#cancel", () => {
     const clock = new VirtualClock();
     const q = new TimerQueue(clock);
     const fired: string[] = [];
-    let second: { cancel(): void } | undefined;
+    const later: { cancel(): void }[] = [];
     q.add(10, () => {
       fired.push("first");
-      second?.cancel();
+      later[0]?.cancel();
     });
-    second = q.add(10, () => fired.push("second"));
+    later.push(q.add(10, () => fired.push("second")));
     await clock.advance(10);
     expect(fired).toEqual(["first"]);
   });
