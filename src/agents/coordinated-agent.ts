@@ -27,7 +27,8 @@ export interface AgentInit {
   readonly name: string;
   readonly capabilities: readonly string[];
   readonly context: AgentContext;
-  readonly controller: AbortController;
+  /** Aborts `context.signal` with `reason`. */
+  readonly abort: (reason: unknown) => void;
   readonly concurrency: number;
   /** Mesh agents: the typed spec; teaching agents: undefined. */
   readonly spec: AgentSpec<unknown, unknown> | undefined;
@@ -58,7 +59,7 @@ export class CoordinatedAgent {
   readonly name: string;
   readonly capabilities: string[];
   readonly context: AgentContext;
-  readonly #controller: AbortController;
+  readonly #abort: (reason: unknown) => void;
   readonly #mailbox: Mailbox<Job>;
   readonly #spec: AgentSpec<unknown, unknown> | undefined;
   readonly #work: TaskWork;
@@ -73,7 +74,7 @@ export class CoordinatedAgent {
     this.name = init.name;
     this.capabilities = [...init.capabilities];
     this.context = init.context;
-    this.#controller = init.controller;
+    this.#abort = init.abort;
     this.#mailbox = new Mailbox<Job>(init.concurrency, `agent ${JSON.stringify(init.agentId)}`, (job) => this.#handle(job));
     this.#spec = init.spec;
     this.#work = init.work;
@@ -112,7 +113,7 @@ export class CoordinatedAgent {
     this.#state = "stopped";
     this.#unregister?.();
     this.#mailbox.close();
-    this.#controller.abort(agentClosedError(`agent ${JSON.stringify(this.agentId)}`));
+    this.#abort(agentClosedError(`agent ${JSON.stringify(this.agentId)}`));
     if (wasRunning) await this.context.events.emit(this.agentId, EventType.AGENT_LEFT, { agentId: this.agentId });
   }
 

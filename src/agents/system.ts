@@ -28,6 +28,13 @@ export interface SystemOptions {
    * `{ payloads: true }` keeps payloads in the records.
    */
   trace?: boolean | { limit?: number; payloads?: boolean };
+  /**
+   * Keep the shared `active_agents` list current as agents join and leave (the textbook's
+   * reaction). Each change rewrites the whole list: a join costs O(agents), so turn it off
+   * for systems of many thousands of agents.
+   * @default true
+   */
+  trackActiveAgents?: boolean;
   /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
   store?: StateStore;
   /** @internal builds the store on the system's runtime (test systems wrap it). */
@@ -105,7 +112,7 @@ export class MultiAgentSystem {
     this.state.createNamespace("agents");
     this.kv = this.state.namespace("shared");
     const bus = new EventBus(historyLimit !== undefined ? { runtime, historyLimit } : { runtime });
-    this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv });
+    this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
     this.communication = new CommunicationHub({
       runtime,
       onError: (error, message) => {
@@ -336,7 +343,10 @@ export class MultiAgentSystem {
     spec: AgentSpec<unknown, unknown> | undefined,
     work: TaskWork,
   ): Promise<CoordinatedAgent> {
-    const controller = new AbortController();
+    // The abort signal is made on first use: most agents never look at it, and an
+    // AbortController is among the largest objects an idle agent would hold.
+    let controller: AbortController | undefined;
+    let stopped: { reason: unknown } | undefined;
     const context: AgentContext = {
       agentId,
       state: this.state,
@@ -344,15 +354,25 @@ export class MultiAgentSystem {
       sync: this.sync,
       events: this.events,
       clock: this.#runtime.clock,
-      signal: controller.signal,
+      get signal(): AbortSignal {
+        if (controller === undefined) {
+          controller = new AbortController();
+          if (stopped !== undefined) controller.abort(stopped.reason);
+        }
+        return controller.signal;
+      },
       call: (name, input, opts) => this.#call(agentId, name, input, opts),
+    };
+    const abort = (reason: unknown): void => {
+      stopped = { reason };
+      controller?.abort(reason);
     };
     const agent = new CoordinatedAgent({
       agentId,
       name: group.name,
       capabilities,
       context,
-      controller,
+      abort,
       concurrency,
       spec,
       work,

@@ -449,3 +449,21 @@ describe("MultiAgentSystem#trace", () => {
     await system.shutdown();
   });
 });
+
+describe("MultiAgentSystem trackActiveAgents", () => {
+  it("leaves active_agents alone when turned off", async () => {
+    const system = createSystem({ trackActiveAgents: false });
+    await system.addAgent(echo);
+    expect(await system.kv.get("active_agents")).toBeUndefined();
+    await system.shutdown();
+  });
+
+  it("aborts a context signal first read after the agent stopped", async () => {
+    const system = createSystem();
+    const agent = await system.addAgent(echo);
+    await system.removeAgent(agent.agentId);
+    expect(agent.context.signal.aborted).toBe(true);
+    expect(agent.context.signal.reason).toBeInstanceOf(ClosedError);
+    await system.shutdown();
+  });
+});
