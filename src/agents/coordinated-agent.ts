@@ -195,9 +195,8 @@ export class CoordinatedAgent {
     const output = spec.handler(job.payload, this.context);
     const schema = spec.output;
     if (schema === undefined) return output;
-    const what = `output of agent ${JSON.stringify(this.name)}`;
-    if (output instanceof Promise) return output.then((value: unknown) => parseWith(schema, value, what));
-    return parseWith(schema, output, what);
+    if (output instanceof Promise) return output.then((value: unknown) => parseWith(schema, value, "output", this.name));
+    return parseWith(schema, output, "output", this.name);
   }
 }
 

@@ -191,7 +191,7 @@ export class MultiAgentSystem {
       throw taken(spec.name);
     }
     const agentId = `${spec.name}#${group.added + 1}`;
-    const work: TaskWork = (task, ctx) => spec.handler(spec.input !== undefined ? parseWith(spec.input, task.payload, `input of agent ${JSON.stringify(spec.name)}`) : task.payload, ctx);
+    const work: TaskWork = (task, ctx) => spec.handler(spec.input !== undefined ? parseWith(spec.input, task.payload, "input", spec.name) : task.payload, ctx);
     return this.#start(group, agentId, spec.capabilities ?? [], concurrency, spec, work);
   }
 
@@ -325,7 +325,7 @@ export class MultiAgentSystem {
       this.#checkOpen();
       checkName(name, "agent name");
       const schema = this.#groups.get(name)?.spec?.input;
-      if (schema !== undefined) payload = parseWith(schema, input, `input of agent ${JSON.stringify(name)}`);
+      if (schema !== undefined) payload = parseWith(schema, input, "input", name);
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a ValidationError or ClosedError
       return Promise.reject(error);

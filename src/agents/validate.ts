@@ -6,9 +6,11 @@ import { ValidationError } from "../errors.js";
  * ValidationError whose issues carry zod's paths and messages and whose cause is zod's error.
  * @internal
  */
-export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): T {
+export function parseWith<T>(schema: ZodType<T>, value: unknown, part: "input" | "output", agent: string): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
+  // Only a failure pays for building the message.
+  const what = `${part} of agent ${JSON.stringify(agent)}`;
   const issues = result.error.issues.map((i) => ({
     path: i.path.filter((p): p is string | number => typeof p !== "symbol"),
     message: i.message,
