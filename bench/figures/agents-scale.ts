@@ -25,7 +25,7 @@ export const figure: Figure = {
     const wanted = profile.quick ? [10, 1000, 10_000] : [10, 1000, 100_000];
     // Registering agents must not take the whole run: each registry gets a time budget, and a
     // registry that could not be filled in time is measured at the size it reached.
-    const budget = profile.quick ? 5_000 : 90_000;
+    const budget = profile.quick ? 5_000 : 60_000;
     const notes: string[] = [];
     const systems: MultiAgentSystem[] = [];
     const sizes: number[] = [];
