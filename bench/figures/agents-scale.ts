@@ -104,10 +104,12 @@ export const figure: Figure = {
     const tracked = await build(DEFAULT, wanted, budget, () => createSystem());
     const a = await measure(DEFAULT, wanted, tracked, profile);
     for (const r of tracked.registries) await r.system.shutdown();
+    tracked.registries.length = 0; // let the first registries go before building the next ones
 
     const untracked = await build(UNTRACKED, wanted, budget, () => createSystem({ trackActiveAgents: false }));
     const b = await measure(UNTRACKED, wanted, untracked, profile);
     for (const r of untracked.registries) await r.system.shutdown();
+    untracked.registries.length = 0;
 
     const notes = [...tracked.notes, ...untracked.notes];
     if (profile.quick) notes.push("quick profile: largest registry 10,000 agents");
