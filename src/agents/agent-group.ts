@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { CoordinatedAgent } from "./coordinated-agent.js";
+import type { CoordinatedAgent, TaskWork } from "./coordinated-agent.js";
+import { parseWith } from "./validate.js";
 import type { AgentSpec } from "./spec.js";
 
 /** One entry of `system.catalog()`: what an agent does and how to call it. */
@@ -34,6 +35,12 @@ export class AgentGroup {
     this.name = name;
     this.spec = spec;
   }
+
+  /** What `executeTask` runs for a mesh agent: its handler on the task's (checked) payload. */
+  readonly work: TaskWork = (task, ctx) => {
+    const spec = this.spec!;
+    return spec.handler(spec.input !== undefined ? parseWith(spec.input, task.payload, "input", spec.name) : task.payload, ctx);
+  };
 
   /** The least busy instance (round robin among equals), or undefined when none is left. */
   pick(): CoordinatedAgent | undefined {

@@ -2,6 +2,7 @@ import { ValidationError } from "../errors.js";
 import type { Message } from "../channels/index.js";
 import { EventType } from "../events/index.js";
 import { sleep } from "../runtime/wait.js";
+import type { SystemAgentContext } from "./agent-context.js";
 import type { AgentContext } from "./context.js";
 import { agentClosedError, Mailbox } from "./mailbox.js";
 import type { AgentSpec } from "./spec.js";
@@ -26,17 +27,11 @@ export interface AgentInit {
   readonly agentId: string;
   readonly name: string;
   readonly capabilities: readonly string[];
-  readonly context: AgentContext;
-  /** Aborts `context.signal` with `reason`. */
-  readonly abort: (reason: unknown) => void;
+  readonly context: SystemAgentContext;
   readonly concurrency: number;
   /** Mesh agents: the typed spec; teaching agents: undefined. */
   readonly spec: AgentSpec<unknown, unknown> | undefined;
   readonly work: TaskWork;
-  /** Runs before every handler invocation; may throw (fault injection in test systems). */
-  readonly beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
-  /** Id for a task submitted without one. */
-  readonly nextTaskId: () => string;
 }
 
 /**
@@ -59,12 +54,10 @@ export class CoordinatedAgent {
   readonly name: string;
   readonly capabilities: string[];
   readonly context: AgentContext;
-  readonly #abort: (reason: unknown) => void;
+  readonly #context: SystemAgentContext;
   readonly #mailbox: Mailbox<Job>;
   readonly #spec: AgentSpec<unknown, unknown> | undefined;
   readonly #work: TaskWork;
-  readonly #beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
-  readonly #nextTaskId: () => string;
   #unregister: (() => void) | undefined;
   #state: "new" | "running" | "stopped" = "new";
 
@@ -74,12 +67,10 @@ export class CoordinatedAgent {
     this.name = init.name;
     this.capabilities = [...init.capabilities];
     this.context = init.context;
-    this.#abort = init.abort;
-    this.#mailbox = new Mailbox<Job>(init.concurrency, `agent ${JSON.stringify(init.agentId)}`, (job) => this.#handle(job));
+    this.#context = init.context;
+    this.#mailbox = new Mailbox<Job>(init.concurrency, init.agentId, this);
     this.#spec = init.spec;
     this.#work = init.work;
-    this.#beforeHandle = init.beforeHandle;
-    this.#nextTaskId = init.nextTaskId;
   }
 
   /** True between `start()` and `stop()`. */
@@ -113,7 +104,7 @@ export class CoordinatedAgent {
     this.#state = "stopped";
     this.#unregister?.();
     this.#mailbox.close();
-    this.#abort(agentClosedError(`agent ${JSON.stringify(this.agentId)}`));
+    this.#context.abort(() => agentClosedError(`agent ${JSON.stringify(this.agentId)}`));
     if (wasRunning) await this.context.events.emit(this.agentId, EventType.AGENT_LEFT, { agentId: this.agentId });
   }
 
@@ -151,7 +142,7 @@ export class CoordinatedAgent {
    */
   async executeTask(task: Task): Promise<unknown> {
     const ctx = this.context;
-    const taskId = task.id ?? this.#nextTaskId();
+    const taskId = task.id ?? this.#context.host.nextTaskId();
     const shared = ctx.state.namespace("shared");
     await ctx.events.emit(this.agentId, EventType.TASK_STARTED, { taskId });
     await shared.set(`task:${taskId}:status`, "in_progress", { by: this.agentId });
@@ -186,9 +177,12 @@ export class CoordinatedAgent {
     return this.context.communication.requestReply.request(this.agentId, peerId, { ...payload, action });
   }
 
-  // Not async: a synchronous handler's value goes straight back to the channel.
-  #handle(job: Job): unknown {
-    this.#beforeHandle?.(this);
+  /**
+   * Runs one mailbox job. Not async: a synchronous handler's value goes straight back to the
+   * channel. @internal
+   */
+  handleJob(job: Job): unknown {
+    this.#context.host.beforeHandle?.(this);
     if ("task" in job) return this.executeTask(job.task);
     const spec = this.#spec;
     if (spec === undefined) return this.handleRequest(job);

@@ -36,17 +36,17 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
  */
 export class Mailbox<J> {
   readonly #concurrency: number;
-  readonly #resource: string;
-  readonly #run: (job: J) => unknown;
+  readonly #agentId: string;
+  readonly #owner: { handleJob(job: J): unknown };
   #active = 0;
   #queue: Queued<J>[] = [];
   #head = 0;
   #closed = false;
 
-  constructor(concurrency: number, resource: string, run: (job: J) => unknown) {
+  constructor(concurrency: number, agentId: string, owner: { handleJob(job: J): unknown }) {
     this.#concurrency = concurrency;
-    this.#resource = resource;
-    this.#run = run;
+    this.#agentId = agentId;
+    this.#owner = owner;
   }
 
   /** Jobs running now. */
@@ -73,7 +73,7 @@ export class Mailbox<J> {
    * and returns a promise of its result. Never throws: failures come back as rejections.
    */
   push(job: J): unknown {
-    if (this.#closed) return Promise.reject(agentClosedError(this.#resource));
+    if (this.#closed) return Promise.reject(agentClosedError(`agent ${JSON.stringify(this.#agentId)}`));
     if (this.#active < this.#concurrency) {
       this.#active++;
       return this.#start(job);
@@ -91,13 +91,13 @@ export class Mailbox<J> {
     const head = this.#head;
     this.#queue = [];
     this.#head = 0;
-    for (let i = head; i < queue.length; i++) queue[i]!.reject(agentClosedError(this.#resource));
+    for (let i = head; i < queue.length; i++) queue[i]!.reject(agentClosedError(`agent ${JSON.stringify(this.#agentId)}`));
   }
 
   #start(job: J): unknown {
     let result: unknown;
     try {
-      result = this.#run(job);
+      result = this.#owner.handleJob(job);
     } catch (error) {
       this.#release();
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what the handler threw, unchanged
@@ -107,19 +107,21 @@ export class Mailbox<J> {
       this.#release();
       return result;
     }
+    // One pair of callbacks per mailbox, made when its first asynchronous job ends: no
+    // closure per job, and none at all for an agent that never runs one.
+    this.#settled ??= (value: unknown): unknown => {
+      this.#release();
+      return value;
+    };
+    this.#failed ??= (error: unknown): never => {
+      this.#release();
+      throw error;
+    };
     return result.then(this.#settled, this.#failed);
   }
 
-  // Shared callbacks: no closure per job.
-  readonly #settled = (value: unknown): unknown => {
-    this.#release();
-    return value;
-  };
-
-  readonly #failed = (error: unknown): never => {
-    this.#release();
-    throw error;
-  };
+  #settled: ((value: unknown) => unknown) | undefined;
+  #failed: ((error: unknown) => never) | undefined;
 
   #release(): void {
     this.#active--;

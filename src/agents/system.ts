@@ -11,6 +11,7 @@ import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
 import { SynchronizationManager } from "../sync/index.js";
 import { AgentGroup, type CatalogEntry } from "./agent-group.js";
+import { SystemAgentContext, type AgentHost } from "./agent-context.js";
 import type { AgentContext } from "./context.js";
 import { checkConcurrency, CoordinatedAgent, simulatedWork, type Task, type TaskWork } from "./coordinated-agent.js";
 import type { AgentSpec } from "./spec.js";
@@ -82,7 +83,7 @@ export class MultiAgentSystem {
   readonly #trace: TraceBuffer | undefined;
   readonly #agents = new Map<string, CoordinatedAgent>();
   readonly #groups = new Map<string, AgentGroup>();
-  readonly #beforeHandle: ((agent: CoordinatedAgent) => void) | undefined;
+  readonly #host: AgentHost;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
@@ -99,7 +100,6 @@ export class MultiAgentSystem {
       tracer: this.#trace,
       checkPayloads: opts.checkPayloads,
     });
-    this.#beforeHandle = opts.beforeHandle;
     const runtime = this.#runtime;
     const historyLimit = opts.historyLimit;
     // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
@@ -130,6 +130,16 @@ export class MultiAgentSystem {
       },
     });
     this.sync = new SynchronizationManager({ runtime });
+    this.#host = {
+      state: this.state,
+      communication: this.communication,
+      sync: this.sync,
+      events: this.events,
+      clock: runtime.clock,
+      callAs: (from, name, input, callOpts) => this.#call(from, name, input, callOpts),
+      nextTaskId: () => runtime.ids.next("task"),
+      beforeHandle: opts.beforeHandle,
+    };
     if (this.#trace !== undefined) this.#traceState();
   }
 
@@ -191,8 +201,7 @@ export class MultiAgentSystem {
       throw taken(spec.name);
     }
     const agentId = `${spec.name}#${group.added + 1}`;
-    const work: TaskWork = (task, ctx) => spec.handler(spec.input !== undefined ? parseWith(spec.input, task.payload, "input", spec.name) : task.payload, ctx);
-    return this.#start(group, agentId, spec.capabilities ?? [], concurrency, spec, work);
+    return this.#start(group, agentId, spec.capabilities ?? [], concurrency, spec, group.work);
   }
 
   /**
@@ -343,42 +352,8 @@ export class MultiAgentSystem {
     spec: AgentSpec<unknown, unknown> | undefined,
     work: TaskWork,
   ): Promise<CoordinatedAgent> {
-    // The abort signal is made on first use: most agents never look at it, and an
-    // AbortController is among the largest objects an idle agent would hold.
-    let controller: AbortController | undefined;
-    let stopped: { reason: unknown } | undefined;
-    const context: AgentContext = {
-      agentId,
-      state: this.state,
-      communication: this.communication,
-      sync: this.sync,
-      events: this.events,
-      clock: this.#runtime.clock,
-      get signal(): AbortSignal {
-        if (controller === undefined) {
-          controller = new AbortController();
-          if (stopped !== undefined) controller.abort(stopped.reason);
-        }
-        return controller.signal;
-      },
-      call: (name, input, opts) => this.#call(agentId, name, input, opts),
-    };
-    const abort = (reason: unknown): void => {
-      stopped = { reason };
-      controller?.abort(reason);
-    };
-    const agent = new CoordinatedAgent({
-      agentId,
-      name: group.name,
-      capabilities,
-      context,
-      abort,
-      concurrency,
-      spec,
-      work,
-      beforeHandle: this.#beforeHandle,
-      nextTaskId: () => this.#runtime.ids.next("task"),
-    });
+    const context = new SystemAgentContext(agentId, this.#host);
+    const agent = new CoordinatedAgent({ agentId, name: group.name, capabilities, context, concurrency, spec, work });
     group.added++;
     group.instances.push(agent);
     this.#agents.set(agentId, agent);

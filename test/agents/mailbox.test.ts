@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Mailbox } from "../../src/agents/mailbox.js";
 
-const mailbox = (concurrency: number) => new Mailbox<() => unknown>(concurrency, "agent x", (job) => job());
+const mailbox = (concurrency: number) => new Mailbox<() => unknown>(concurrency, "x", { handleJob: (job) => job() });
 const settle = (v: unknown) => Promise.resolve(v);
 import { ClosedError } from "../../src/errors.js";
 
