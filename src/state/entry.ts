@@ -17,6 +17,7 @@ export class StoredEntry<T = unknown> implements StateEntry<T> {
   readonly timestamp: number;
   readonly updatedBy: string;
   #checksum: string | undefined;
+  #scoped: ScopedEntry<T> | undefined;
 
   constructor(key: string, value: T, version: number, timestamp: number, updatedBy: string) {
     this.key = key;
@@ -36,6 +37,19 @@ export class StoredEntry<T = unknown> implements StateEntry<T> {
   toJSON(): { key: string; value: T; version: number; timestamp: number; updatedBy: string; checksum: string } {
     const { key, value, version, timestamp, updatedBy } = this;
     return { key, value, version, timestamp, updatedBy, checksum: this.checksum };
+  }
+
+  /**
+   * This entry seen through its namespace, under `key` (the store key without the namespace
+   * prefix), built on first use and then reused: a key read many times between two writes
+   * allocates (and freezes) one scoped entry, not one per read. Within one store a stored
+   * entry belongs to one namespace key, so `key` is the same on every call; a different key
+   * (a wrapper store mapping keys its own way) gets a scoped entry of its own.
+   */
+  scoped(key: string): ScopedEntry<T> {
+    const cached = this.#scoped;
+    if (cached !== undefined && cached.key === key) return cached;
+    return (this.#scoped = new ScopedEntry(key, this));
   }
 }
 

@@ -173,23 +173,24 @@ function invalid(value: unknown, key: string): ValidationError {
 /**
  * Checks that `value` is JSON data of at most `maxBytes` bytes and returns a deeply frozen copy
  * that shares nothing mutable with the caller; nodes already frozen by a store are reused as is.
- * One walk validates, measures, copies and freezes. `key` only names the value in errors.
+ * One walk validates, measures, copies and freezes. `keyPrefix + key` only names the value in
+ * errors (taken apart so that a write does not join them unless it fails).
  * @throws ValidationError (nothing is returned, so nothing can be written)
  * @internal
  */
-export function toStoredValue(value: unknown, maxBytes: number, key: string): unknown {
+export function toStoredValue(value: unknown, maxBytes: number, key: string, keyPrefix = ""): unknown {
   let out: unknown;
   try {
     out = walk(value, 0, undefined);
   } catch (err) {
-    if (err === INVALID) throw invalid(value, key);
+    if (err === INVALID) throw invalid(value, keyPrefix + key);
     if (err !== TOO_DEEP) throw err;
     try {
       out = walk(value, 0, new Set());
     } catch (deep) {
-      if (deep === INVALID) throw invalid(value, key);
+      if (deep === INVALID) throw invalid(value, keyPrefix + key);
       if (deep instanceof RangeError) {
-        throw new ValidationError(`Value for key ${JSON.stringify(key)} is nested too deeply to store`, [
+        throw new ValidationError(`Value for key ${JSON.stringify(keyPrefix + key)} is nested too deeply to store`, [
           { path: [], message: "nested too deeply" },
         ]);
       }
@@ -198,7 +199,7 @@ export function toStoredValue(value: unknown, maxBytes: number, key: string): un
   }
   if (lastSize > maxBytes) {
     throw new ValidationError(
-      `Value for key ${JSON.stringify(key)} is ${lastSize} bytes of JSON, more than maxValueBytes (${maxBytes})`,
+      `Value for key ${JSON.stringify(keyPrefix + key)} is ${lastSize} bytes of JSON, more than maxValueBytes (${maxBytes})`,
       [{ path: [], message: `${lastSize} bytes exceeds the limit of ${maxBytes}` }],
     );
   }
