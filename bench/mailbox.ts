@@ -10,9 +10,9 @@ const profile = process.argv.includes("--quick") ? quickProfile : fullProfile;
 const BATCH = 1000;
 const job = (n: number): number => n + 1;
 
-const free = new Mailbox<number>(1, "agent bench", job);
+const free = new Mailbox<number>(1, "agent bench", { handleJob: job });
 const freeQueue = new PQueue({ concurrency: 1 });
-const busy = new Mailbox<number>(1, "agent bench", async (n) => job(n));
+const busy = new Mailbox<number>(1, "agent bench", { handleJob: async (n: number) => job(n) });
 const busyQueue = new PQueue({ concurrency: 1 });
 const pending = new Array<unknown>(BATCH);
 
