@@ -87,14 +87,18 @@ async function snapshot(store: StateStore): Promise<string> {
   return JSON.stringify([keys, entries.map((e) => [e?.version, e?.value]), (await store.history()).length]);
 }
 
+// Globals the test runner and Node itself add on their own: vitest's, and (Node 22+) the
+// symbols under which Node's built-in fetch installs its dispatcher on first use.
+const runnerGlobals = /^(__vitest|__VITEST|vi$|expect$|__coverage|__tinypool|Symbol\(undici\.)/;
+
 function assertClean(): void {
   expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
   expect(Object.prototype).not.toHaveProperty("polluted");
-  assertNoPoisoning({ ignoredRootRegex: /^(__vitest|__VITEST|vi$|expect$|__coverage|__tinypool)/ });
+  assertNoPoisoning({ ignoredRootRegex: runnerGlobals });
 }
 
 afterEach(() => {
-  restoreGlobals({ ignoredRootRegex: /^(__vitest|__VITEST|vi$|expect$|__coverage|__tinypool)/ });
+  restoreGlobals({ ignoredRootRegex: runnerGlobals });
 });
 
 describe("state entry points (hostile keys and values)", () => {
