@@ -25,13 +25,36 @@ export type {
 } from "./state/index.js";
 
 export { RequestReplyChannel, PubSubChannel, StreamingChannel, CommunicationHub } from "./channels/index.js";
-export type { Message, MessagePattern } from "./channels/index.js";
+export type {
+  Message,
+  MessagePattern,
+  MessageHandler,
+  RequestHandler,
+  PublishResult,
+  CommunicationHubOptions,
+  RequestReplyOptions,
+  PubSubOptions,
+  StreamOptions,
+  StreamInfo,
+} from "./channels/index.js";
 
 export { Lock, Barrier, Semaphore, SynchronizationManager } from "./sync/index.js";
 export type { LockAcquireOptions, BarrierOptions, SemaphoreOptions } from "./sync/index.js";
 
 export { EventType, EventBus, ReactiveCoordinator } from "./events/index.js";
-export type { CoveyEvent } from "./events/index.js";
+export type {
+  CoveyEvent,
+  EventTypeName,
+  EventBusOptions,
+  EventHandler,
+  EventMap,
+  EventName,
+  EmitInput,
+  HistoryQuery,
+  DefaultEvents,
+  ErrorOccurredPayload,
+  ReactiveCoordinatorOptions,
+} from "./events/index.js";
 
 export { defineAgent, CoordinatedAgent, MultiAgentSystem, createSystem } from "./agents/index.js";
 export type { AgentSpec, AgentContext, CatalogEntry, Task, SystemOptions, AddAgentOptions } from "./agents/index.js";
