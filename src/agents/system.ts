@@ -298,9 +298,10 @@ export class MultiAgentSystem {
       };
       const check = (): void => {
         if (done) return;
-        // Calls and tasks wake us when the last one ends; deliveries already scheduled and
-        // raw channel requests are short-lived, so they are re-checked each macrotask turn.
+        // Tasks and requests (calls are requests) wake us when the last one ends; deliveries a
+        // scheduler already holds run by themselves within a few macrotask turns.
         if (this.#inflight > 0) this.#idleWaiters.push(check);
+        else if (this.communication.requestReply.inFlight > 0) this.communication.requestReply.whenDrained(check);
         else if (this.#busy()) setImmediate(check);
         else setImmediate(() => (this.#busy() ? check() : finish()));
       };

@@ -36,8 +36,15 @@ export class PendingList {
     else p.prev.next = p.next;
     if (p.next !== undefined) p.next.prev = p.prev;
     p.prev = p.next = undefined;
-    this.size--;
+    if (--this.size === 0 && this.drained !== undefined) {
+      const waiters = this.drained;
+      this.drained = undefined;
+      for (const w of waiters) w();
+    }
   }
+
+  /** Called once each when the list next becomes empty. */
+  drained: (() => void)[] | undefined = undefined;
 }
 
 /**

@@ -54,6 +54,15 @@ export class RequestReplyChannel {
     return this.#pending.size;
   }
 
+  /**
+   * Calls `fn` once when no request is in flight: at once if none is, else when the last one
+   * ends. Lets a waiter sleep instead of polling. @internal
+   */
+  whenDrained(fn: () => void): void {
+    if (this.#pending.size === 0) fn();
+    else (this.#pending.drained ??= []).push(fn);
+  }
+
   /** Whether at least one handler is registered for `recipient`. */
   hasHandler(recipient: string): boolean {
     return this.#transport.hasResponder(recipient);

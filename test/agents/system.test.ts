@@ -467,3 +467,35 @@ describe("MultiAgentSystem trackActiveAgents", () => {
     await system.shutdown();
   });
 });
+
+describe("MultiAgentSystem#idle while a handler waits", () => {
+  it("sleeps instead of polling until the last call ends", async () => {
+    const clock = new VirtualClock();
+    const system = createSystem({ clock });
+    await system.addAgent(defineAgent({ name: "s", handler: (_: unknown, ctx) => sleep(ctx.clock, 100) }));
+    const call = system.call("s", {});
+    let idle = false;
+    const p = system.idle().then(() => (idle = true));
+    // While idle() waits, only this loop may schedule macrotask turns: a poller would add its own.
+    const realSetImmediate = globalThis.setImmediate;
+    let scheduled = 0;
+    const counting = ((fn: () => void) => {
+      scheduled++;
+      return realSetImmediate(fn);
+    }) as unknown as typeof setImmediate;
+    await new Promise((r) => realSetImmediate(r));
+    globalThis.setImmediate = counting;
+    try {
+      for (let i = 0; i < 20; i++) await new Promise((r) => realSetImmediate(r));
+    } finally {
+      globalThis.setImmediate = realSetImmediate;
+    }
+    expect(scheduled).toBe(0);
+    expect(idle).toBe(false);
+    await clock.advance(100);
+    await p;
+    await call;
+    expect(idle).toBe(true);
+    await system.shutdown();
+  });
+});
