@@ -1,3 +1,5 @@
+import { errorMessage } from "./runtime/describe.js";
+
 /**
  * Error classes raised by covey. Every error is a {@link CoveyError} with a stable string
  * `code`, structured fields for the context it was raised in, and the original error as `cause`
@@ -108,7 +110,7 @@ export class HandlerError extends CoveyError {
   readonly subject: string;
 
   constructor(subject: string, cause: unknown) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = errorMessage(cause);
     super("HANDLER_FAILED", `Handler for ${JSON.stringify(subject)} failed: ${reason}`, { cause });
     this.subject = subject;
   }

@@ -6,6 +6,7 @@ import type { SystemAgentContext } from "./agent-context.js";
 import type { AgentContext } from "./context.js";
 import { agentClosedError, Mailbox } from "./mailbox.js";
 import type { AgentSpec } from "./spec.js";
+import { errorMessage } from "../runtime/describe.js";
 import { parseWith } from "./validate.js";
 
 /** A task as `submitTask` and `executeTask` take it. */
@@ -159,7 +160,7 @@ export class CoordinatedAgent {
       await shared.set(`task:${taskId}:status`, "failed", { by: this.agentId }).catch(() => undefined);
       await ctx.events.emit(this.agentId, EventType.TASK_FAILED, {
         taskId,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
       throw error;
     } finally {

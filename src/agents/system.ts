@@ -15,6 +15,7 @@ import { SystemAgentContext, type AgentHost } from "./agent-context.js";
 import type { AgentContext } from "./context.js";
 import { checkConcurrency, CoordinatedAgent, simulatedWork, type Task, type TaskWork } from "./coordinated-agent.js";
 import type { AgentSpec } from "./spec.js";
+import { errorMessage } from "../runtime/describe.js";
 import { parseWith } from "./validate.js";
 
 /** Options of {@link MultiAgentSystem}. */
@@ -121,7 +122,7 @@ export class MultiAgentSystem {
             type: EventType.ERROR_OCCURRED,
             source: message.sender,
             payload: {
-              error: error instanceof Error ? error.message : String(error),
+              error: errorMessage(error),
               topic: message.topic ?? null,
               messageId: message.id,
             },

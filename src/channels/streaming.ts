@@ -2,6 +2,7 @@ import { ClosedError, ValidationError } from "../errors.js";
 import { assertJson } from "../runtime/json.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
+import { describeValue } from "../runtime/describe.js";
 import { END, Stream, type ReceiveHolder } from "./stream.js";
 
 /** Default `highWaterMark` of a stream. */
@@ -68,7 +69,7 @@ export class StreamingChannel {
     checkName(streamId, "streamId");
     const hwm = opts?.highWaterMark;
     if (hwm !== undefined && (!Number.isInteger(hwm) || hwm < 1)) {
-      throw new ValidationError(`highWaterMark must be an integer >= 1, got ${String(hwm)}`, [
+      throw new ValidationError(`highWaterMark must be an integer >= 1, got ${describeValue(hwm)}`, [
         { path: ["highWaterMark"], message: "must be an integer >= 1" },
       ]);
     }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../runtime/describe.js";
 import { ClosedError, ValidationError } from "../errors.js";
 import { assertJson } from "../runtime/json.js";
 import { resolveRuntime, type Runtime } from "../runtime/runtime.js";
@@ -253,9 +254,7 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+const describe = errorMessage;
 
 // The last resort for a failure nothing else can receive: never silent, never fatal.
 function warn(message: string): void {

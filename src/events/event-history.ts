@@ -1,10 +1,11 @@
 import { ValidationError } from "../errors.js";
+import { describeValue } from "../runtime/describe.js";
 import type { CoveyEvent } from "./types.js";
 
 /** Throws a ValidationError unless `n` is an integer >= 0 or Infinity. @internal */
 export function checkCount(n: unknown, what: string): number {
   if (n === Infinity || (typeof n === "number" && Number.isInteger(n) && n >= 0)) return n;
-  throw new ValidationError(`${what} must be an integer >= 0 or Infinity, got ${String(n)}`, [
+  throw new ValidationError(`${what} must be an integer >= 0 or Infinity, got ${describeValue(n)}`, [
     { path: [what], message: "must be an integer >= 0 or Infinity" },
   ]);
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "./clock.js";
+import { describeValue } from "./describe.js";
 import { onAbort } from "./abort.js";
 
 /** The options every covey wait accepts. */
@@ -18,7 +19,7 @@ export interface WaitOptions {
 export function checkTimeout(timeout: number | undefined, what: string): number | undefined {
   if (timeout === undefined || timeout === Infinity) return undefined;
   if (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0) {
-    throw new ValidationError(`${what}: timeout must be a number >= 0, got ${String(timeout)}`, [
+    throw new ValidationError(`${what}: timeout must be a number >= 0, got ${describeValue(timeout)}`, [
       { path: ["timeout"], message: "must be a number >= 0" },
     ]);
   }

@@ -2,7 +2,7 @@ import { ValidationError } from "../errors.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { checkName } from "../runtime/wait.js";
 import type { StateChange } from "./types.js";
-import { errorMessage } from "./describe-value.js";
+import { errorMessage } from "../runtime/describe.js";
 
 /** Receives what a watch listener threw (or the reason its promise rejected). */
 export type ListenerErrorHandler = (error: unknown, change: StateChange) => void;

@@ -3,7 +3,7 @@ import { checkName } from "../runtime/wait.js";
 import { InMemoryStateStore } from "./in-memory-store.js";
 import { NamespaceView } from "./namespace-view.js";
 import type { StateEntry, StateStore } from "./types.js";
-import { describeValue } from "./describe-value.js";
+import { describeValue } from "../runtime/describe.js";
 
 /**
  * A store divided into namespaces that cannot see each other's keys, whatever characters the

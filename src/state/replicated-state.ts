@@ -3,7 +3,7 @@ import { checkName } from "../runtime/wait.js";
 import { jsonEquals, toStoredValue } from "./json-value.js";
 import { lastWriteWins } from "./last-write-wins.js";
 import type { StateEntry, StateStore } from "./types.js";
-import { describeValue } from "./describe-value.js";
+import { describeValue } from "../runtime/describe.js";
 
 /** Options of {@link ReplicatedState}. */
 export interface ReplicatedStateOptions {

@@ -8,7 +8,7 @@ import { HistoryRing, makeChange } from "./history-ring.js";
 import { jsonEquals, toStoredValue } from "./json-value.js";
 import { KeySpace, prefixLength } from "./key-space.js";
 import type { StateChange, StateEntry } from "./types.js";
-import { describeValue } from "./describe-value.js";
+import { describeValue } from "../runtime/describe.js";
 
 /** Default `updatedBy` of writes that do not say who made them. */
 const DEFAULT_BY = "system";

@@ -4,6 +4,7 @@ import { checkName } from "../runtime/wait.js";
 import { Barrier } from "./barrier.js";
 import { checkCount } from "./checks.js";
 import { Lock } from "./lock.js";
+import { describeValue } from "../runtime/describe.js";
 import { Semaphore } from "./semaphore.js";
 
 /**
@@ -67,7 +68,7 @@ export class SynchronizationManager {
       this.#barriers.set(barrierId, barrier);
     } else if (barrier.requiredCount !== count) {
       throw new ValidationError(
-        `Barrier ${JSON.stringify(barrierId)} exists with count ${barrier.requiredCount}, asked for ${count}`,
+        `Barrier ${JSON.stringify(barrierId)} exists with count ${barrier.requiredCount}, asked for ${describeValue(count)}`,
         [{ path: ["count"], message: `must be ${barrier.requiredCount}, as when the barrier was created` }],
       );
     }
@@ -88,7 +89,7 @@ export class SynchronizationManager {
       this.#semaphores.set(semaphoreId, semaphore);
     } else if (semaphore.maxPermits !== permits) {
       throw new ValidationError(
-        `Semaphore ${JSON.stringify(semaphoreId)} exists with ${semaphore.maxPermits} permits, asked for ${permits}`,
+        `Semaphore ${JSON.stringify(semaphoreId)} exists with ${semaphore.maxPermits} permits, asked for ${describeValue(permits)}`,
         [{ path: ["permits"], message: `must be ${semaphore.maxPermits}, as when the semaphore was created` }],
       );
     }

@@ -80,3 +80,14 @@ describe("SynchronizationManager#close", () => {
     expect(sync.closed).toBe(true);
   });
 });
+
+describe("SynchronizationManager with hostile counts", () => {
+  it("answers a null-prototype object as a count with ValidationError, not a TypeError", () => {
+    const manager = new SynchronizationManager();
+    const hostile = Object.create(null) as number;
+    expect(() => manager.getBarrier("b", hostile)).toThrow(ValidationError);
+    manager.getSemaphore("s", 2);
+    expect(() => manager.getSemaphore("s", hostile)).toThrow(ValidationError);
+    manager.close();
+  });
+});

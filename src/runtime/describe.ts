@@ -32,5 +32,6 @@ export function errorMessage(error: unknown): string {
       return "an error";
     }
   }
-  return describeValue(error);
+  // A thrown string is its own message.
+  return typeof error === "string" ? error : describeValue(error);
 }
