@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ClosedError } from "../../src/errors.js";
 import { Barrier, Lock, Semaphore } from "../../src/sync/index.js";
 import type { VirtualClock } from "../../src/testing/virtual-clock.js";
-import { fcRuntime, report, runs } from "./fc-runtime.js";
+import { fcRuntime, report, runs, type FcRuntime } from "./fc-runtime.js";
 
 /*
  * Model-based runs (fc.commands + fc.scheduledModelRun) of the sync primitives. fast-check
@@ -54,6 +54,20 @@ function verifyOutcomes(base: Base, r: Real): void {
     if (want === "pending") expect(got, `wait #${id} should still be pending`).toBeUndefined();
     else expect(got, `wait #${id}`).toBe(want);
   }
+}
+
+/**
+ * After a run: outcomes match the model; closing the primitive ends every wait the model
+ * still holds pending with ClosedError; no timer is left and no delivery threw.
+ */
+async function finishRun(fr: FcRuntime, base: Base, r: Real, close: () => void): Promise<void> {
+  await flush();
+  verifyOutcomes(base, r);
+  close();
+  await flush();
+  for (const [id, want] of base.expected) if (want === "pending") expect(r.results.get(id)).toBe("closed");
+  expect(fr.clock.pending).toBe(0);
+  expect(fr.errors).toEqual([]);
 }
 
 // ---------------------------------------------------------------- Lock
@@ -429,13 +443,7 @@ describe("Lock (model-based, scheduled deliveries)", () => {
         const real: LockReal = { lock: new Lock("model", { runtime: fr.runtime }), clock: fr.clock, results: new Map() };
         const model: LockModel = { ...base(), holder: undefined, token: 0, leaseDue: undefined, queue: [], staleRejected: 0 };
         await fc.scheduledModelRun(s, () => ({ model, real }), cmds);
-        await flush();
-        verifyOutcomes(model, real);
-        real.lock.close();
-        await flush();
-        for (const [id, want] of model.expected) if (want === "pending") expect(real.results.get(id)).toBe("closed");
-        expect(fr.clock.pending).toBe(0);
-        expect(fr.errors).toEqual([]);
+        await finishRun(fr, model, real, () => real.lock.close());
         histories++;
         steps += model.steps;
         stale += model.staleRejected;
@@ -456,13 +464,7 @@ describe("Semaphore (model-based, scheduled deliveries)", () => {
         const real: SemReal = { sem: new Semaphore(max, { runtime: fr.runtime }), clock: fr.clock, results: new Map() };
         const model: SemModel = { ...base(), max, held: new Map(), inUse: 0, queue: [] };
         await fc.scheduledModelRun(s, () => ({ model, real }), cmds);
-        await flush();
-        verifyOutcomes(model, real);
-        real.sem.close();
-        await flush();
-        for (const [id, want] of model.expected) if (want === "pending") expect(real.results.get(id)).toBe("closed");
-        expect(fr.clock.pending).toBe(0);
-        expect(fr.errors).toEqual([]);
+        await finishRun(fr, model, real, () => real.sem.close());
         histories++;
         steps += model.steps;
       }),
@@ -482,13 +484,7 @@ describe("Barrier (model-based, scheduled deliveries)", () => {
         const real: BarrierReal = { barrier: new Barrier(required, { runtime: fr.runtime }), clock: fr.clock, results: new Map() };
         const model: BarrierModel = { ...base(), required, generation: 0, arrivals: new Map() };
         await fc.scheduledModelRun(s, () => ({ model, real }), cmds);
-        await flush();
-        verifyOutcomes(model, real);
-        real.barrier.close();
-        await flush();
-        for (const [id, want] of model.expected) if (want === "pending") expect(real.results.get(id)).toBe("closed");
-        expect(fr.clock.pending).toBe(0);
-        expect(fr.errors).toEqual([]);
+        await finishRun(fr, model, real, () => real.barrier.close());
         histories++;
         steps += model.steps;
       }),
