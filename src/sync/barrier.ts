@@ -1,5 +1,4 @@
 import { ClosedError } from "../errors.js";
-import { onAbort } from "../runtime/abort.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
 import { checkCount } from "./checks.js";
@@ -100,14 +99,14 @@ export class Barrier {
       return false;
     }
     const w = new Waiter<boolean>(agentId, undefined, false);
-    const promise = new Promise<boolean>((resolve, reject) => {
-      w.resolve = resolve;
-      w.reject = reject;
-    });
     mine.push(w);
-    if (timeout !== undefined) w.deadline = this.#runtime.timers.add(timeout, () => this.#withdraw(w, false, undefined));
-    if (signal !== undefined) w.off = onAbort(signal, (reason) => this.#withdraw(w, true, reason));
-    return promise;
+    return w.arm(
+      this.#runtime.timers,
+      timeout,
+      signal,
+      () => this.#withdraw(w, false, undefined),
+      (reason) => this.#withdraw(w, true, reason),
+    );
   }
 
   /** Ends the current generation: its waiters get `false` and a new generation starts. */

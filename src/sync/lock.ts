@@ -1,5 +1,4 @@
 import { ClosedError, TimeoutError } from "../errors.js";
-import { onAbort } from "../runtime/abort.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import type { Deadline } from "../runtime/timer-queue.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
@@ -188,15 +187,8 @@ export class Lock {
     }
     if (timeout === 0) return RESOLVED_FALSE;
     const w = new Waiter<boolean | number>(agentId, ttl, wantsToken);
-    const promise = new Promise<boolean | number>((resolve, reject) => {
-      w.resolve = resolve;
-      w.reject = reject;
-    });
     this.#queue.push(w);
-    // Bookkeeping only for what was asked: a plain acquire adds no timer and no listener.
-    if (timeout !== undefined) w.deadline = this.#runtime.timers.add(timeout, () => this.#timeOut(w));
-    if (signal !== undefined) w.off = onAbort(signal, (reason) => this.#abort(w, reason));
-    return promise;
+    return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
   }
 
   // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release

@@ -1,5 +1,4 @@
 import { ClosedError } from "../errors.js";
-import { onAbort } from "../runtime/abort.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
 import { checkCount, RESOLVED_FALSE, RESOLVED_TRUE } from "./checks.js";
@@ -146,14 +145,8 @@ export class Semaphore {
     }
     if (timeout === 0) return RESOLVED_FALSE;
     const w = new Waiter<boolean>(agentId, undefined, false);
-    const promise = new Promise<boolean>((resolve, reject) => {
-      w.resolve = resolve;
-      w.reject = reject;
-    });
     this.#queue.push(w);
-    if (timeout !== undefined) w.deadline = this.#runtime.timers.add(timeout, () => this.#timeOut(w));
-    if (signal !== undefined) w.off = onAbort(signal, (reason) => this.#abort(w, reason));
-    return promise;
+    return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
   }
 
   // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release

@@ -1,4 +1,5 @@
-import type { Deadline } from "../runtime/timer-queue.js";
+import { onAbort } from "../runtime/abort.js";
+import type { Deadline, TimerQueue } from "../runtime/timer-queue.js";
 
 /**
  * One pending `acquire` of a lock or semaphore: who waits, how to settle its promise, and the
@@ -23,6 +24,26 @@ export class Waiter<V> {
     this.agentId = agentId;
     this.ttl = ttl;
     this.wantsToken = wantsToken;
+  }
+
+  /**
+   * The waiter's promise, with a deadline and an abort registration made only for what was
+   * asked: a plain wait adds no timer and no listener. The caller has checked `signal.aborted`.
+   */
+  arm(
+    timers: TimerQueue,
+    timeout: number | undefined,
+    signal: AbortSignal | undefined,
+    onTimeout: () => void,
+    onAborted: (reason: unknown) => void,
+  ): Promise<V> {
+    const promise = new Promise<V>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (timeout !== undefined) this.deadline = timers.add(timeout, onTimeout);
+    if (signal !== undefined) this.off = onAbort(signal, onAborted);
+    return promise;
   }
 
   /** Drops the timeout and the abort listener; called in the step that ends the wait. */
