@@ -2,7 +2,7 @@ import { CommunicationHub } from "../channels/index.js";
 import { ClosedError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
 import { onAbort } from "../runtime/abort.js";
 import { EventBus, EventType, ReactiveCoordinator } from "../events/index.js";
-import type { Clock } from "../runtime/clock.js";
+import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
@@ -91,10 +91,9 @@ export class MultiAgentSystem {
 
   constructor(opts: SystemOptions = {}) {
     const trace = opts.trace;
-    const clock = opts.clock;
-    const now = clock !== undefined ? () => clock.now() : () => Date.now();
+    const clock = opts.clock ?? systemClock;
     this.#trace =
-      trace === undefined || trace === false ? undefined : new TraceBuffer(now, trace === true ? {} : trace);
+      trace === undefined || trace === false ? undefined : new TraceBuffer(() => clock.now(), trace === true ? {} : trace);
     this.#runtime = createRuntime({
       clock,
       scheduler: opts.scheduler,
@@ -334,7 +333,7 @@ export class MultiAgentSystem {
     let payload = input;
     try {
       this.#checkOpen();
-      checkName(name, "agent name");
+      // The channel checks `name` (ValidationError); a Map lookup takes any value meanwhile.
       const schema = this.#groups.get(name)?.spec?.input;
       if (schema !== undefined) payload = parseWith(schema, input, "input", name);
     } catch (error) {

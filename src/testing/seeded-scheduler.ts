@@ -51,7 +51,6 @@ export class SeededScheduler implements Scheduler {
   readonly #setTimer: ((fn: () => void, ms: number) => void) | undefined;
   readonly #lanes = new LaneOrder();
   #pumping = false;
-  #ran = 0;
 
   constructor(seed: number, opts: { faults?: DeliveryFaults; setTimer?: (fn: () => void, ms: number) => void } = {}) {
     this.#random = createRandom(seed);
@@ -62,11 +61,6 @@ export class SeededScheduler implements Scheduler {
   /** Deliveries waiting to run (not counting ones held back by an injected delay). */
   get pending(): number {
     return this.#ready.length + this.#lanes.waiting;
-  }
-
-  /** Deliveries run so far. */
-  get delivered(): number {
-    return this.#ran;
   }
 
   /** The scheduler's seeded generator, for other seeded choices of the same run. */
@@ -112,7 +106,6 @@ export class SeededScheduler implements Scheduler {
     }
     const i = ready.length === 1 ? 0 : Math.floor(this.#random() * ready.length);
     const [next] = ready.splice(i, 1);
-    this.#ran++;
     try {
       next!.fn();
     } finally {
