@@ -1,9 +1,12 @@
 // Provider and consumer: a summarizer agent is registered with a typed contract; a consumer
-// that never imports it finds it in the catalog and calls it by name.
+// that never imports it finds it in the catalog and calls it by name. The contract guards the
+// way in (a bad request never reaches the provider); a provider that fails reaches the
+// consumer as a HandlerError carrying what it threw.
 import { z } from "zod";
 import { createSystem, defineAgent, HandlerError, ValidationError } from "../src/index.js";
 
 const system = createSystem();
+const MAX_DOCUMENT = 500;
 
 // --- provider side -------------------------------------------------------------------------
 await system.addAgent(
@@ -13,7 +16,11 @@ await system.addAgent(
     capabilities: ["summarize"],
     input: z.object({ text: z.string().min(1), maxLength: z.number().int().positive().default(200) }),
     output: z.object({ summary: z.string() }),
-    handler: ({ text, maxLength }) => ({ summary: text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…` }),
+    handler: ({ text, maxLength }) => {
+      // A real limit of this provider: it summarizes in one pass and refuses longer documents.
+      if (text.length > MAX_DOCUMENT) throw new RangeError(`document of ${text.length} characters exceeds the ${MAX_DOCUMENT}-character limit`);
+      return { summary: text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…` };
+    },
   }),
 );
 
@@ -40,5 +47,11 @@ try {
   if (!(error instanceof ValidationError)) throw error;
   console.log(`Rejected bad input: ${error.code} ${error.message}`);
 }
-console.log(`HandlerError is what a failing provider raises: code ${new HandlerError("x", new Error("boom")).code}`);
+// A provider that fails: the consumer gets HandlerError, with the provider's own error as cause.
+try {
+  await system.call(entry.name, { text: "word ".repeat(200) });
+} catch (error) {
+  if (!(error instanceof HandlerError)) throw error;
+  console.log(`Provider failed: ${error.code} (${error.subject}) cause: ${String(error.cause)}`);
+}
 await system.shutdown();

@@ -32,6 +32,7 @@ describe("examples", () => {
     expect(out).toContain("nlp.summarizer (1 instance)");
     expect(out).toMatch(/Result: .{1,40}\n/);
     expect(out).toContain("Rejected bad input: INVALID");
+    expect(out).toContain("Provider failed: HANDLER_FAILED (nlp.summarizer) cause: RangeError: document of 1000 characters");
   });
 
   it("planner-worker.ts hands the tasks over and the worker finishes them in order", async () => {
