@@ -15,7 +15,9 @@ export interface Clock {
 }
 
 /**
- * The wall clock. Its timers are unref'd: a pending covey timeout never keeps the process alive.
+ * The wall clock. Its timers are unref'd; covey's deadline queue refs its one timer while a
+ * wait with a deadline is pending (so a deadlock ends in `TimeoutError`, not in a silent
+ * exit), and leaves it unref'd for leases and bookkeeping.
  */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),

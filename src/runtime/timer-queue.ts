@@ -1,4 +1,30 @@
-import type { Clock, TimerHandle } from "./clock.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
+
+/**
+ * The longest delay one clock timer can take: Node's timers overflow past 2^31-1 ms (they
+ * warn and fire after 1 ms). Longer deadlines arm for this long and re-arm when it passes.
+ */
+const MAX_TIMER_DELAY = 2_147_483_647;
+
+/** Options of {@link TimerQueue.add}. @internal */
+export interface DeadlineOptions {
+  /**
+   * Whether this deadline keeps the process alive until it fires or is cancelled, as a
+   * `setTimeout` does. True for the deadline of a wait somebody awaits (so a deadlock ends in
+   * `TimeoutError`, not in a silent exit); false for leases, history and other bookkeeping.
+   * @default true
+   */
+  keepAlive?: boolean;
+}
+
+interface Refable {
+  ref(): unknown;
+  unref(): unknown;
+}
+
+function isRefable(handle: TimerHandle | undefined): handle is TimerHandle & Refable {
+  return typeof handle === "object" && typeof (handle as Partial<Refable>).ref === "function";
+}
 
 /**
  * A pending deadline in a {@link TimerQueue}. `cancel()` is idempotent and O(1).
@@ -17,13 +43,15 @@ class Entry implements Deadline {
   readonly deadline: number;
   readonly seq: number;
   fn: (() => void) | undefined;
+  readonly keepAlive: boolean;
   readonly #queue: TimerQueue;
 
-  constructor(queue: TimerQueue, deadline: number, seq: number, fn: () => void) {
+  constructor(queue: TimerQueue, deadline: number, seq: number, fn: () => void, keepAlive: boolean) {
     this.#queue = queue;
     this.deadline = deadline;
     this.seq = seq;
     this.fn = fn;
+    this.keepAlive = keepAlive;
   }
 
   get active(): boolean {
@@ -55,8 +83,17 @@ class DelayList {
  * triples the cost of a request/reply round trip. Deadlines are grouped by delay (as Node's
  * own timer lists are): entries of one delay arrive in deadline order, so insert and cancel
  * are O(1) on a linked list, and only the heads of the few distinct delays compete for the
- * one armed clock timer. When the queue empties, the clock timer is cleared, so an idle
- * runtime holds no timer at all.
+ * one armed clock timer.
+ *
+ * On the wall clock ({@link systemClock}) the armed timer is kept when the queue empties:
+ * sequential calls would otherwise arm and clear it on every call, which measured as most of
+ * the cost of a call. The timer fires, finds nothing due and re-arms only if something is
+ * pending; while no deadline with `keepAlive` is pending it is unref'd, so an idle runtime
+ * never keeps the process alive. On any other clock (a virtual clock in tests) the timer is
+ * cleared as soon as the queue empties, so the clock's pending count means "work pending".
+ *
+ * Delays longer than 2^31-1 ms (e.g. `Number.MAX_SAFE_INTEGER` as "forever") arm the longest
+ * timer the platform allows and re-arm when it passes: no overflow warning, no busy loop.
  * @internal
  */
 export class TimerQueue {
@@ -67,9 +104,14 @@ export class TimerQueue {
   #handle: TimerHandle | undefined;
   #armedAt = Infinity;
   #firing = false;
+  /** Pending deadlines with keepAlive; the armed timer is ref'd exactly while this is > 0. */
+  #alive = 0;
+  #refed = false;
+  readonly #lazy: boolean;
 
   constructor(clock: Clock) {
     this.#clock = clock;
+    this.#lazy = clock === systemClock;
   }
 
   /** The clock this queue reads. */
@@ -82,11 +124,21 @@ export class TimerQueue {
     return this.#size;
   }
 
-  /** Calls `fn` once `delay` ms from now, unless cancelled first. */
-  add(delay: number, fn: () => void): Deadline {
+  /** Pending deadlines that keep the process alive (see {@link DeadlineOptions.keepAlive}). */
+  get keepingAlive(): number {
+    return this.#alive;
+  }
+
+  /**
+   * Calls `fn` once `delay` ms from now, unless cancelled first. By default the pending
+   * deadline keeps the process alive; pass `{ keepAlive: false }` for bookkeeping timers
+   * (leases, history) that must never hold a process open.
+   */
+  add(delay: number, fn: () => void, opts?: DeadlineOptions): Deadline {
     const d = delay > 0 ? delay : 0;
     const deadline = this.#clock.now() + d;
-    const entry = new Entry(this, deadline, this.#seq++, fn);
+    const keepAlive = opts?.keepAlive !== false;
+    const entry = new Entry(this, deadline, this.#seq++, fn, keepAlive);
     let list = this.#lists.get(d);
     if (list === undefined) {
       list = new DelayList(d);
@@ -98,6 +150,7 @@ export class TimerQueue {
     else list.tail.next = entry;
     list.tail = entry;
     this.#size++;
+    if (keepAlive && this.#alive++ === 0 && !this.#refed && this.#handle !== undefined) this.#ref(true);
     // While firing, #rearm picks the earliest of everything pending once the batch is done.
     if (!this.#firing && deadline < this.#armedAt) this.#arm(deadline);
     return entry;
@@ -107,7 +160,7 @@ export class TimerQueue {
   remove(entry: Entry): void {
     this.#unlink(entry);
     entry.fn = undefined;
-    if (this.#size === 0 && !this.#firing) this.#disarm();
+    if (this.#size === 0 && !this.#firing && !this.#lazy) this.#disarm();
   }
 
   /** Cancels every pending deadline without running it. */
@@ -120,6 +173,7 @@ export class TimerQueue {
     }
     this.#lists.clear();
     this.#size = 0;
+    this.#alive = 0;
     this.#disarm();
   }
 
@@ -132,23 +186,39 @@ export class TimerQueue {
     else entry.next.prev = entry.prev;
     entry.prev = entry.next = entry.list = undefined;
     this.#size--;
+    if (entry.keepAlive && --this.#alive === 0 && this.#refed) this.#ref(false);
     if (list.head === undefined) this.#lists.delete(list.delay);
+  }
+
+  /** Refs or unrefs the armed timer, when the clock's handles support it (Node timers do). */
+  #ref(on: boolean): void {
+    const handle = this.#handle;
+    if (!isRefable(handle)) return;
+    if (on) handle.ref();
+    else handle.unref();
+    this.#refed = on;
   }
 
   #arm(at: number): void {
     if (this.#handle !== undefined) this.#clock.clearTimeout(this.#handle);
     this.#armedAt = at;
-    this.#handle = this.#clock.setTimeout(() => this.#fire(), Math.max(0, at - this.#clock.now()));
+    const delay = Math.min(MAX_TIMER_DELAY, Math.max(0, at - this.#clock.now()));
+    this.#handle = this.#clock.setTimeout(() => this.#fire(), delay);
+    this.#refed = false;
+    // The clock's own timers may already be ref'd (a custom clock): follow #alive either way.
+    if (isRefable(this.#handle)) this.#ref(this.#alive > 0);
   }
 
   #disarm(): void {
     if (this.#handle !== undefined) this.#clock.clearTimeout(this.#handle);
     this.#handle = undefined;
+    this.#refed = false;
     this.#armedAt = Infinity;
   }
 
   #fire(): void {
     this.#handle = undefined;
+    this.#refed = false;
     this.#armedAt = Infinity;
     const now = this.#clock.now();
     const due: Entry[] = [];

@@ -71,3 +71,112 @@ describe("TimerQueue#cancel", () => {
     expect(fired).toEqual(["first"]);
   });
 });
+
+/** A clock whose handles record ref/unref like Node's timers, driven by hand. */
+class RefClock {
+  time = 0;
+  readonly timers = new Set<{ at: number; fn: () => void; refed: boolean }>();
+  setCalls = 0;
+  now(): number {
+    return this.time;
+  }
+  setTimeout(fn: () => void, ms: number): object {
+    this.setCalls++;
+    const t = {
+      at: this.time + ms,
+      fn,
+      refed: true,
+      ref() {
+        t.refed = true;
+      },
+      unref() {
+        t.refed = false;
+      },
+    };
+    this.timers.add(t);
+    return t;
+  }
+  clearTimeout(handle: object): void {
+    this.timers.delete(handle as never);
+  }
+  /** True when some armed timer would keep a process alive. */
+  get alive(): boolean {
+    return [...this.timers].some((t) => t.refed);
+  }
+  advance(ms: number): void {
+    this.time += ms;
+    for (const t of [...this.timers]) {
+      if (t.at <= this.time) {
+        this.timers.delete(t);
+        t.fn();
+      }
+    }
+  }
+}
+
+describe("TimerQueue#add keepAlive", () => {
+  it("keeps the armed timer ref'd exactly while a keepAlive deadline is pending", () => {
+    const clock = new RefClock();
+    const q = new TimerQueue(clock);
+    const lease = q.add(10, () => undefined, { keepAlive: false });
+    expect(clock.timers.size).toBe(1);
+    expect(clock.alive).toBe(false);
+    const wait = q.add(1000, () => undefined);
+    expect(q.keepingAlive).toBe(1);
+    // The timer armed for the lease (the earliest) now holds the process open for the wait.
+    expect(clock.alive).toBe(true);
+    wait.cancel();
+    expect(q.keepingAlive).toBe(0);
+    expect(clock.alive).toBe(false);
+    lease.cancel();
+    expect(clock.alive).toBe(false);
+  });
+
+  it("stays ref'd across a bookkeeping deadline firing before the wait's", () => {
+    const clock = new RefClock();
+    const q = new TimerQueue(clock);
+    const fired: string[] = [];
+    q.add(10, () => fired.push("lease"), { keepAlive: false });
+    q.add(50, () => fired.push("wait"));
+    clock.advance(10);
+    expect(fired).toEqual(["lease"]);
+    expect(clock.alive).toBe(true);
+    clock.advance(40);
+    expect(fired).toEqual(["lease", "wait"]);
+    expect(clock.alive).toBe(false);
+  });
+
+  it("a bookkeeping deadline alone never keeps the process alive", () => {
+    const clock = new RefClock();
+    const q = new TimerQueue(clock);
+    q.add(60_000, () => undefined, { keepAlive: false });
+    expect(clock.alive).toBe(false);
+    expect(q.keepingAlive).toBe(0);
+  });
+});
+
+describe("TimerQueue long deadlines", () => {
+  it("arms at most 2^31-1 ms ahead and re-arms once per period, not every millisecond", () => {
+    const clock = new RefClock();
+    const q = new TimerQueue(clock);
+    let fired = false;
+    q.add(Number.MAX_SAFE_INTEGER, () => (fired = true));
+    const [timer] = [...clock.timers];
+    expect(timer!.at).toBe(2_147_483_647);
+    clock.advance(2_147_483_647);
+    expect(fired).toBe(false);
+    expect(clock.setCalls).toBe(2);
+    expect([...clock.timers][0]!.at).toBe(2 * 2_147_483_647);
+  });
+
+  it("fires a deadline just past the limit at its time", () => {
+    const clock = new RefClock();
+    const q = new TimerQueue(clock);
+    const fired: number[] = [];
+    q.add(2 ** 31 + 5, () => fired.push(clock.now()));
+    clock.advance(2 ** 31 - 1);
+    expect(fired).toEqual([]);
+    clock.advance(6);
+    expect(fired).toEqual([2 ** 31 + 5]);
+  });
+});
