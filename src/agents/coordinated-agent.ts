@@ -79,9 +79,27 @@ export class CoordinatedAgent {
     return this.#state === "running";
   }
 
-  /** Requests running plus queued in this agent's mailbox. @internal */
+  /** Requests and tasks running plus queued in this agent's mailbox: what "least busy" compares. */
   get load(): number {
     return this.#mailbox.load;
+  }
+
+  /** Requests and tasks waiting in this agent's mailbox for a free slot (the mailbox depth). */
+  get queued(): number {
+    return this.#mailbox.queued;
+  }
+
+  /**
+   * Handlers (requests and tasks) running now, at most the agent's concurrency. A handler
+   * whose caller already gave up still counts until it returns: it keeps its slot.
+   */
+  get running(): number {
+    return this.#mailbox.active;
+  }
+
+  /** `"running"` between `start()` and `stop()`, `"stopped"` before and after. */
+  get state(): "running" | "stopped" {
+    return this.#state === "running" ? "running" : "stopped";
   }
 
   /** Announces the agent (AGENT_JOINED) and registers its request handler under its id. */

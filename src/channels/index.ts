@@ -4,6 +4,6 @@ export type { Message, MessageHandler, MessagePattern, PublishResult, RequestHan
 export { PubSubChannel } from "./pub-sub.js";
 export type { PubSubOptions } from "./pub-sub.js";
 export { RequestReplyChannel } from "./request-reply.js";
-export type { RequestReplyOptions } from "./request-reply.js";
+export type { PendingRequestInfo, RequestReplyOptions } from "./request-reply.js";
 export { StreamingChannel } from "./streaming.js";
 export type { StreamInfo, StreamOptions } from "./streaming.js";

@@ -13,6 +13,18 @@ const resolved = Promise.resolve();
 /** Default `timeout` of {@link RequestReplyChannel.request}, in ms. */
 const DEFAULT_TIMEOUT = 30_000;
 
+/** One request in flight, as {@link RequestReplyChannel.pendingRequests} lists it. */
+export interface PendingRequestInfo {
+  /** The request message's id (`msg-n`). */
+  readonly id: string;
+  /** The caller. */
+  readonly from: string;
+  /** The recipient (an agent name or id). */
+  readonly to: string;
+  /** Clock time the request was sent, in ms. */
+  readonly since: number;
+}
+
 /** Options of a {@link RequestReplyChannel}. */
 export interface RequestReplyOptions extends RuntimeOptions {
   /** @internal where requests travel; in-process unless a backend is given. */
@@ -52,6 +64,25 @@ export class RequestReplyChannel {
   /** Requests sent and not yet answered, failed, timed out, aborted or closed. */
   get inFlight(): number {
     return this.#pending.size;
+  }
+
+  /**
+   * The requests in flight now, newest first: each one's message id, caller, recipient and
+   * the clock time it was sent. A snapshot for inspection (a stuck-call report, a dashboard);
+   * O(requests in flight), nothing is kept between calls.
+   *
+   * @example
+   * ```ts
+   * for (const r of hub.requestReply.pendingRequests()) console.log(`${r.from} -> ${r.to} since ${r.since}`);
+   * ```
+   */
+  pendingRequests(): PendingRequestInfo[] {
+    const out: PendingRequestInfo[] = [];
+    for (let p = this.#pending.head; p !== undefined; p = p.next) {
+      const m = p.message;
+      out.push({ id: m.id, from: m.sender, to: m.recipient!, since: m.timestamp });
+    }
+    return out;
   }
 
   /**
