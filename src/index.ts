@@ -8,6 +8,7 @@ export {
   HandlerError,
   NoCapableAgentError,
   ClosedError,
+  DeadlockError,
 } from "./errors.js";
 export type { CoveyErrorCode, ValidationIssue } from "./errors.js";
 
@@ -40,6 +41,7 @@ export type {
 
 export { Lock, Barrier, Semaphore, SynchronizationManager } from "./sync/index.js";
 export type { LockAcquireOptions, BarrierOptions, SemaphoreOptions } from "./sync/index.js";
+export type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot, SyncWaiterSnapshot } from "./sync/index.js";
 
 export { EventType, EventBus, ReactiveCoordinator } from "./events/index.js";
 export type {

@@ -2,6 +2,7 @@ import { ClosedError } from "../errors.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
 import { checkCount } from "./checks.js";
+import type { BarrierSnapshot, SyncWaiterSnapshot } from "./snapshot.js";
 import { Waiter } from "./wait-queue.js";
 
 /** Options of the {@link Barrier} constructor. */
@@ -61,6 +62,16 @@ export class Barrier {
     return this.#arrivals.size;
   }
 
+  /**
+   * The current generation and who has arrived in it, as plain data; reads only.
+   * @param id - the id to report; the barrier's name by default.
+   */
+  snapshot(id: string = this.#name): BarrierSnapshot {
+    const arrived: SyncWaiterSnapshot[] = [];
+    for (const [agentId, mine] of this.#arrivals) arrived.push({ agentId, since: mine[0]?.since ?? this.#runtime.clock.now() });
+    return { id, required: this.#requiredCount, arrived, generation: this.#generation };
+  }
+
   /** Whether {@link Barrier.close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -98,7 +109,7 @@ export class Barrier {
       if (mine.length === 0) arrivals.delete(agentId);
       return false;
     }
-    const w = new Waiter<boolean>(agentId, undefined, false);
+    const w = new Waiter<boolean>(agentId, undefined, false, this.#runtime.clock.now());
     mine.push(w);
     return w.arm(
       this.#runtime.timers,

@@ -9,6 +9,8 @@ export interface Holdings {
   remove(agentId: string): boolean;
   /** Permits held by `agentId`. */
   count(agentId: string): number;
+  /** Each holder with its permits, one entry per holder. */
+  entries(): { agentId: string; permits: number }[];
   clear(): void;
 }
 
@@ -38,6 +40,12 @@ class SlotHoldings implements Holdings {
     return n;
   }
 
+  entries(): { agentId: string; permits: number }[] {
+    const counts = new Map<string, number>();
+    for (const s of this.#slots) counts.set(s, (counts.get(s) ?? 0) + 1);
+    return [...counts].map(([agentId, permits]) => ({ agentId, permits }));
+  }
+
   clear(): void {
     this.#slots.length = 0;
   }
@@ -61,6 +69,10 @@ class CountHoldings implements Holdings {
 
   count(agentId: string): number {
     return this.#counts.get(agentId) ?? 0;
+  }
+
+  entries(): { agentId: string; permits: number }[] {
+    return [...this.#counts].map(([agentId, permits]) => ({ agentId, permits }));
   }
 
   clear(): void {

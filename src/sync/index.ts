@@ -5,3 +5,4 @@ export type { LockAcquireOptions } from "./lock.js";
 export { Semaphore } from "./semaphore.js";
 export type { SemaphoreOptions } from "./semaphore.js";
 export { SynchronizationManager } from "./synchronization-manager.js";
+export type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot, SyncWaiterSnapshot } from "./snapshot.js";

@@ -3,6 +3,7 @@ import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/ru
 import type { Deadline } from "../runtime/timer-queue.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { checkTtl, RESOLVED_FALSE, RESOLVED_TRUE } from "./checks.js";
+import type { LockSnapshot } from "./snapshot.js";
 import { Waiter, WaitQueue } from "./wait-queue.js";
 
 /** Options of {@link Lock.acquire} and {@link Lock.withLock}. */
@@ -40,6 +41,7 @@ export class Lock {
   #holder: string | undefined = undefined;
   #token = 0;
   #lease: Deadline | undefined = undefined;
+  #leaseUntil = 0;
   #closed = false;
 
   /**
@@ -70,6 +72,24 @@ export class Lock {
   /** Number of acquires waiting in the queue. */
   get waiting(): number {
     return this.#queue.size;
+  }
+
+  /**
+   * Who holds the lock, until when, and who waits, as plain data; reads only.
+   * @example
+   * ```ts
+   * const { holder, leaseRemaining, waiters } = lock.snapshot();
+   * ```
+   */
+  snapshot(): LockSnapshot {
+    const lease = this.#lease;
+    return {
+      id: this.#lockId,
+      holder: this.#holder,
+      fencingToken: this.#token,
+      leaseRemaining: lease !== undefined && lease.active ? Math.max(0, this.#leaseUntil - this.#runtime.clock.now()) : undefined,
+      waiters: this.#queue.describe(),
+    };
   }
 
   /** Whether {@link Lock.close} was called. */
@@ -186,7 +206,7 @@ export class Lock {
       return wantsToken ? Promise.resolve(this.#token) : RESOLVED_TRUE;
     }
     if (timeout === 0) return RESOLVED_FALSE;
-    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken);
+    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken, this.#runtime.clock.now());
     this.#queue.push(w);
     return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
   }
@@ -217,7 +237,10 @@ export class Lock {
       this.#lease.cancel();
       this.#lease = undefined;
     }
-    if (ttl !== undefined) this.#lease = this.#runtime.timers.add(ttl, () => this.#expire(token));
+    if (ttl !== undefined) {
+      this.#leaseUntil = this.#runtime.clock.now() + ttl;
+      this.#lease = this.#runtime.timers.add(ttl, () => this.#expire(token));
+    }
     this.#runtime.tracer?.record("lock", agentId, undefined, this.#lockId, undefined, { token });
   }
 

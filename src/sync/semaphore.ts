@@ -3,6 +3,7 @@ import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/ru
 import { checkName, checkTimeout, type WaitOptions } from "../runtime/wait.js";
 import { checkCount, RESOLVED_FALSE, RESOLVED_TRUE } from "./checks.js";
 import { createHoldings, type Holdings } from "./holdings.js";
+import type { SemaphoreSnapshot } from "./snapshot.js";
 import { Waiter, WaitQueue } from "./wait-queue.js";
 
 /** Options of the {@link Semaphore} constructor. */
@@ -63,6 +64,20 @@ export class Semaphore {
   /** Whether {@link Semaphore.close} was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Who holds permits and who waits, as plain data; reads only.
+   * @param id - the id to report; the semaphore's name by default.
+   */
+  snapshot(id: string = this.#name): SemaphoreSnapshot {
+    return {
+      id,
+      permits: this.#maxPermits,
+      available: this.#maxPermits - this.#inUse,
+      holders: this.#held.entries(),
+      waiters: this.#queue.describe(),
+    };
   }
 
   /** How many permits `agentId` holds. */
@@ -144,7 +159,7 @@ export class Semaphore {
       return RESOLVED_TRUE;
     }
     if (timeout === 0) return RESOLVED_FALSE;
-    const w = new Waiter<boolean>(agentId, undefined, false);
+    const w = new Waiter<boolean>(agentId, undefined, false, this.#runtime.clock.now());
     this.#queue.push(w);
     return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
   }

@@ -1,5 +1,6 @@
 import { onAbort } from "../runtime/abort.js";
 import type { Deadline, TimerQueue } from "../runtime/timer-queue.js";
+import type { SyncWaiterSnapshot } from "./snapshot.js";
 
 /**
  * One pending `acquire` of a lock or semaphore: who waits, how to settle its promise, and the
@@ -15,15 +16,18 @@ export class Waiter<V> {
   readonly ttl: number | undefined;
   /** Resolve with the fencing token instead of `true` (used by `withLock`). */
   readonly wantsToken: boolean;
+  /** Clock time the wait started, for snapshots. */
+  readonly since: number;
   resolve: (value: V) => void = noop;
   reject: (reason: unknown) => void = noop;
   deadline: Deadline | undefined = undefined;
   off: (() => void) | undefined = undefined;
 
-  constructor(agentId: string, ttl: number | undefined, wantsToken: boolean) {
+  constructor(agentId: string, ttl: number | undefined, wantsToken: boolean, since: number) {
     this.agentId = agentId;
     this.ttl = ttl;
     this.wantsToken = wantsToken;
+    this.since = since;
   }
 
   /**
@@ -102,6 +106,13 @@ export class WaitQueue<V> {
     else w.next.prev = w.prev;
     w.prev = w.next = undefined;
     this.#size--;
+  }
+
+  /** Who waits and since when, oldest first, without changing the queue. */
+  describe(): SyncWaiterSnapshot[] {
+    const out: SyncWaiterSnapshot[] = [];
+    for (let w = this.#head; w !== undefined; w = w.next) out.push({ agentId: w.agentId, since: w.since });
+    return out;
   }
 
   /** Empties the queue, returning the waiters oldest first. */

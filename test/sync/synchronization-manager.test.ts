@@ -91,3 +91,54 @@ describe("SynchronizationManager with hostile counts", () => {
     manager.close();
   });
 });
+
+describe("SynchronizationManager#snapshot", () => {
+  it("reports holders, tokens, leases, waiters, permits and arrivals as plain data", async () => {
+    const clock = new VirtualClock(1000);
+    const sync = new SynchronizationManager({ clock });
+    const lock = sync.getLock("plan");
+    await lock.acquire("a", { ttl: 500 });
+    await clock.advance(100);
+    const b = lock.acquire("b", { timeout: 1000 });
+    const sem = sync.getSemaphore("gpu", 2);
+    await sem.acquire("x");
+    await sem.acquire("x");
+    const waitSem = sem.acquire("y");
+    const barrier = sync.getBarrier("phase", 3);
+    const waitBarrier = barrier.wait("p");
+    await clock.advance(50);
+
+    const snap = sync.snapshot();
+    expect(snap).toEqual({
+      at: 1150,
+      locks: [{ id: "plan", holder: "a", fencingToken: 1, leaseRemaining: 350, waiters: [{ agentId: "b", since: 1100 }] }],
+      semaphores: [{ id: "gpu", permits: 2, available: 0, holders: [{ agentId: "x", permits: 2 }], waiters: [{ agentId: "y", since: 1100 }] }],
+      barriers: [{ id: "phase", required: 3, arrived: [{ agentId: "p", since: 1100 }], generation: 0 }],
+    });
+    expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
+
+    // Reading changes nothing.
+    expect(lock.waiting).toBe(1);
+    expect(sem.available).toBe(0);
+    expect(barrier.arrived).toBe(1);
+    sync.close();
+    await expect(b).rejects.toBeInstanceOf(ClosedError);
+    await expect(waitSem).rejects.toBeInstanceOf(ClosedError);
+    await expect(waitBarrier).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it("shows no lease on a lock held without ttl and none once the lease expired", async () => {
+    const clock = new VirtualClock();
+    const sync = new SynchronizationManager({ clock });
+    const held = sync.getLock("held");
+    await held.acquire("a");
+    const leased = sync.getLock("leased");
+    await leased.acquire("a", { ttl: 10 });
+    expect(sync.snapshot().locks.map((l) => l.leaseRemaining)).toEqual([undefined, 10]);
+    await clock.advance(10);
+    const after = sync.snapshot().locks.find((l) => l.id === "leased");
+    expect(after?.holder ?? null).toBeNull();
+    expect(after?.leaseRemaining).toBeUndefined();
+    sync.close();
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Waiter, WaitQueue } from "../../src/sync/wait-queue.js";
 
-const w = (id: string): Waiter<boolean> => new Waiter<boolean>(id, undefined, false);
+const w = (id: string): Waiter<boolean> => new Waiter<boolean>(id, undefined, false, 0);
 
 describe("WaitQueue", () => {
   it("is FIFO and removes from the middle in place", () => {
