@@ -1,0 +1,405 @@
+import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { Kvm, type KV } from "@nats-io/kv";
+import type { Draft } from "immer";
+import { ClosedError, ValidationError, VersionConflictError } from "../../errors.js";
+import { describeValue } from "../../runtime/describe.js";
+import { systemClock, type Clock } from "../../runtime/clock.js";
+import { immediateScheduler } from "../../runtime/scheduler.js";
+import { checkName } from "../../runtime/wait.js";
+import { ChangeFeed, warnListenerError, type ListenerErrorHandler } from "../../state/change-feed.js";
+import { StoredEntry } from "../../state/entry.js";
+import { HistoryRing, makeChange } from "../../state/history-ring.js";
+import { jsonEquals, toStoredValue } from "../../state/json-value.js";
+import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, UpdateResult, WatchOptions } from "../../state/types.js";
+import { checkBy, checkCount } from "../../state/update-recipe.js";
+import { updateWithRetry } from "../../state/update-with-retry.js";
+import { decodeKey, encodeKey } from "./key-codec.js";
+import { isWrongLastSequence } from "./nats-errors.js";
+import { OpQueue } from "./op-queue.js";
+
+/** Options of {@link natsStateStore}. */
+export interface NatsStateStoreOptions {
+  /** The KV bucket holding the keys (created if missing); `[A-Za-z0-9_-]+`. */
+  bucket: string;
+  /** The clock of entry timestamps. @default systemClock */
+  clock?: Clock;
+  /** Changes `history()` and `watch({ fromVersion })` keep, store-wide. @default 1000 */
+  historyLimit?: number;
+  /** Largest value accepted, in UTF-8 bytes of its JSON text. @default 1048576 */
+  maxValueBytes?: number;
+  /** Revisions the bucket keeps per key (the KV `history`, 1..64). @default 16 */
+  keyHistory?: number;
+  /** Where the bucket lives on the server. @default "file" */
+  storage?: "file" | "memory";
+  /** Receives what a watch listener threw. @default a process warning */
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** The stored form of a value: what other languages read from the bucket. @internal */
+interface Envelope {
+  value: unknown;
+  updatedBy: string;
+  timestamp: number;
+}
+
+interface Read {
+  /** The live entry, undefined when absent. */
+  entry: StoredEntry | undefined;
+  /** Revision of the key's last message (its tombstone when deleted); 0 when never written. */
+  last: number;
+}
+
+const OP_HEADER = "KV-Operation";
+const BY_HEADER = "Covey-By";
+const EXPECT_HEADER = "Nats-Expected-Last-Subject-Sequence";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A {@link StateStore} on a NATS JetStream KV bucket, shared by every process that opens the
+ * same bucket.
+ *
+ * - `version` is the KV revision (the bucket stream's sequence): strictly increasing per key,
+ *   never reused, not contiguous.
+ * - Conditional writes are revision-checked publishes (`Nats-Expected-Last-Subject-Sequence`);
+ *   JetStream's 10071 / 10164 become `VersionConflictError` with the server error as `cause`.
+ *   "Must not exist" over a delete tombstone checks the tombstone's revision, so a key
+ *   re-created concurrently can never be created twice.
+ * - `compareAndSwap` and `update` read, decide and write with the revision they read; a write
+ *   that lost re-reads (update re-runs the recipe), so both are linearizable across processes.
+ * - One ordered consumer per store follows the bucket from its first retained message: it
+ *   feeds watchers (every change once, in the stream's order), a mirror of the live keys (for
+ *   `keys()` and watch `previous`) and the bounded history. A write resolves once the consumer
+ *   has delivered it, so this process's watchers have seen a write before it returns.
+ * - A process's operations on one store run in the order they were called (one at a time).
+ * @example
+ * ```ts
+ * const store = await natsStateStore(nc, { bucket: "crew_state" });
+ * await store.update<number>("runs", (n) => (n ?? 0) + 1);
+ * ```
+ */
+export class NatsStateStore implements StateStore {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #kv: KV;
+  readonly #stream: string;
+  readonly #prefix: string;
+  readonly #clock: Clock;
+  readonly #maxValueBytes: number;
+  readonly #queue = new OpQueue();
+  readonly #feed: ChangeFeed;
+  readonly #ring: HistoryRing;
+  readonly #live = new Map<string, StoredEntry>();
+  #position = 0;
+  #waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  #messages: ConsumerMessages | undefined;
+  #closed = false;
+
+  /** @internal use {@link natsStateStore} */
+  constructor(js: JetStreamClient, jsm: JetStreamManager, kv: KV, opts: NatsStateStoreOptions) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#kv = kv;
+    this.#stream = `KV_${opts.bucket}`;
+    this.#prefix = `$KV.${opts.bucket}.`;
+    this.#clock = opts.clock ?? systemClock;
+    this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
+    this.#ring = new HistoryRing(opts.historyLimit ?? 1000);
+    this.#feed = new ChangeFeed(immediateScheduler, opts.onListenerError ?? warnListenerError);
+  }
+
+  /** @internal starts following the bucket and resolves once it caught up with it. */
+  async start(): Promise<void> {
+    const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.All });
+    this.#messages = await consumer.consume({ callback: (m) => this.#onMessage(m) });
+    await this.#sync();
+  }
+
+  async get<T>(key: string): Promise<StateEntry<T> | undefined> {
+    checkName(key, "key");
+    return this.#queue.run(async () => (await this.#read(key)).entry as StateEntry<T> | undefined);
+  }
+
+  async set<T>(key: string, value: T, opts?: { by?: string; expectedVersion?: number }): Promise<StateEntry<T>> {
+    checkName(key, "key");
+    const by = checkBy(opts?.by);
+    const expected = opts?.expectedVersion === undefined ? undefined : checkCount(opts.expectedVersion, "expectedVersion", 0);
+    const stored = toStoredValue(value, this.#maxValueBytes, key);
+    return this.#queue.run(() => this.#set(key, stored, by, expected)) as Promise<StateEntry<T>>;
+  }
+
+  async delete(key: string, opts?: { by?: string; expectedVersion?: number }): Promise<boolean> {
+    checkName(key, "key");
+    const by = checkBy(opts?.by);
+    const expected = opts?.expectedVersion === undefined ? undefined : checkCount(opts.expectedVersion, "expectedVersion", 0);
+    return this.#queue.run(async () => {
+      for (;;) {
+        const { entry } = await this.#read(key);
+        const actual = entry?.version ?? 0;
+        if (expected !== undefined && actual !== expected) throw new VersionConflictError(key, expected, actual);
+        if (entry === undefined) return false;
+        const h = natsHeaders();
+        h.set(OP_HEADER, "DEL");
+        h.set(BY_HEADER, by);
+        h.set(EXPECT_HEADER, String(entry.version));
+        try {
+          await this.#commit(await this.#js.publish(this.#subject(key), new Uint8Array(0), { headers: h }));
+          return true;
+        } catch (err) {
+          if (!isWrongLastSequence(err)) throw err;
+          // Changed between the read and the delete: with an expectedVersion that is a conflict
+          // (reported with the version found now), without one the delete is decided again.
+          if (expected !== undefined) throw await this.#conflict(key, expected, err);
+        }
+      }
+    });
+  }
+
+  async compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
+    checkName(key, "key");
+    const by = checkBy(opts?.by);
+    const stored = toStoredValue(newValue, this.#maxValueBytes, key);
+    return this.#queue.run(async () => {
+      for (;;) {
+        const { entry, last } = await this.#read(key);
+        const match = expectedValue === undefined ? entry === undefined : entry !== undefined && jsonEquals(entry.value, expectedValue);
+        if (!match) return false;
+        try {
+          await this.#write(key, stored, by, entry?.version ?? last);
+          return true;
+        } catch (err) {
+          // Someone wrote in between: decide again on what is there now.
+          if (!(err instanceof VersionConflictError)) throw err;
+        }
+      }
+    });
+  }
+
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R>(key: string, fn: UpdateRecipe<T, R, never>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
+    checkName(key, "key");
+    // Operations the recipe starts on this store: awaited before the write, so that (as
+    // in-process) their effect is what the write's revision check sees.
+    const children: Promise<unknown>[] = [];
+    const recipe = typeof fn !== "function" ? fn : ((draft: never, ctx: never) => this.#queue.capture(children, () => fn(draft, ctx)));
+    return this.#queue.run(() =>
+      updateWithRetry<T, R>(
+        {
+          get: async (k) => (await this.#read(k)).entry,
+          set: async (k, value, o) => {
+            if (children.length > 0) await Promise.allSettled(children.splice(0));
+            return this.#set(k, toStoredValue(value, this.#maxValueBytes, k), o.by, o.expectedVersion);
+          },
+        },
+        key,
+        recipe as UpdateRecipe<T, R, never>,
+        opts,
+      ),
+    );
+  }
+
+  async keys(prefix?: string): Promise<string[]> {
+    if (prefix !== undefined && typeof prefix !== "string") {
+      throw new ValidationError("prefix must be a string", [{ path: ["prefix"], message: "must be a string" }]);
+    }
+    return this.#queue.run(async () => {
+      await this.#sync();
+      const out: string[] = [];
+      for (const k of this.#live.keys()) if (prefix === undefined || k.startsWith(prefix)) out.push(k);
+      return out.sort();
+    });
+  }
+
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
+    checkName(filter, "filter");
+    const { includeCurrent, fromVersion, onReady } = checkWatch(opts);
+    let initial: StateChange[] | undefined;
+    if (includeCurrent) {
+      initial = [];
+      for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k)!, undefined));
+    } else if (fromVersion !== undefined) {
+      initial = this.#ring.since(fromVersion, (k) => matches(filter, k));
+    }
+    return this.#feed.watch(filter, listener as (change: StateChange) => void, initial, onReady);
+  }
+
+  async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
+    const key = opts?.key;
+    const limit = opts?.limit;
+    if (key !== undefined) checkName(key, "key");
+    if (limit !== undefined) checkCount(limit, "limit", 0);
+    return this.#queue.run(async () => {
+      await this.#sync();
+      return this.#ring.toArray(key, limit);
+    });
+  }
+
+  /**
+   * Stops following the bucket; pending and later operations reject with ClosedError. The
+   * connection stays open (it belongs to the caller). Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(new ClosedError("NATS state store"));
+    await this.#messages?.close();
+  }
+
+  async #set(key: string, stored: unknown, by: string, expected: number | undefined): Promise<StoredEntry> {
+    if (expected === undefined || expected > 0) return this.#write(key, stored, by, expected);
+    // "Must not exist": check against the key's last message, so a tombstone's revision is
+    // what the write expects and a concurrent re-create makes it fail.
+    const { entry, last } = await this.#read(key);
+    if (entry !== undefined) throw new VersionConflictError(key, 0, entry.version);
+    return this.#write(key, stored, by, last, 0);
+  }
+
+  /** Publishes `stored` under `key`, checked against revision `expect` when given. */
+  async #write(key: string, stored: unknown, by: string, expect: number | undefined, reportAs = expect): Promise<StoredEntry> {
+    if (this.#closed) throw new ClosedError("NATS state store");
+    const timestamp = this.#clock.now();
+    const envelope: Envelope = { value: stored, updatedBy: by, timestamp };
+    const h = natsHeaders();
+    if (expect !== undefined) h.set(EXPECT_HEADER, String(expect));
+    let seq: number;
+    try {
+      seq = (await this.#js.publish(this.#subject(key), encoder.encode(JSON.stringify(envelope)), { headers: h })).seq;
+    } catch (err) {
+      if (isWrongLastSequence(err)) throw await this.#conflict(key, reportAs ?? 0, err);
+      throw err;
+    }
+    await this.#commit({ seq });
+    const seen = this.#live.get(key);
+    return seen !== undefined && seen.version === seq ? seen : new StoredEntry(key, stored, seq, timestamp, by);
+  }
+
+  /** Waits until the feed delivered the write acknowledged with `ack.seq`. */
+  #commit(ack: { seq: number }): Promise<void> {
+    const seq = ack.seq;
+    if (this.#position >= seq) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new ClosedError("NATS state store"));
+    return new Promise((resolve, reject) => this.#waiters.push({ seq, resolve, reject }));
+  }
+
+  async #conflict(key: string, expected: number, cause: unknown): Promise<VersionConflictError> {
+    const { entry } = await this.#read(key);
+    const err = new VersionConflictError(key, expected, entry?.version ?? 0);
+    Object.defineProperty(err, "cause", { value: cause, configurable: true, writable: true });
+    return err;
+  }
+
+  /** The key's live entry and last revision, read from the server (linearizable). */
+  async #read(key: string): Promise<Read> {
+    if (this.#closed) throw new ClosedError("NATS state store");
+    const e = await this.#kv.get(encodeKey(key));
+    if (e === null) return { entry: undefined, last: 0 };
+    if (e.operation !== "PUT") return { entry: undefined, last: e.revision };
+    const known = this.#live.get(key);
+    if (known !== undefined && known.version === e.revision) return { entry: known, last: e.revision };
+    return { entry: this.#decode(key, e.revision, e.value, e.created.getTime()), last: e.revision };
+  }
+
+  /** Waits until the feed has delivered everything the bucket held when this was called. */
+  async #sync(): Promise<void> {
+    const info = await this.#jsm.streams.info(this.#stream);
+    if (info.state.messages === 0) return;
+    await this.#commit({ seq: info.state.last_seq });
+  }
+
+  #onMessage(m: JsMsg): void {
+    const seq = m.seq;
+    if (seq <= this.#position) return;
+    const key = m.subject.startsWith(this.#prefix) ? decodeKey(m.subject.slice(this.#prefix.length)) : undefined;
+    if (key !== undefined) {
+      const previous = this.#live.get(key);
+      const op = m.headers?.get(OP_HEADER) ?? "";
+      if (op === "DEL" || op === "PURGE") {
+        if (previous !== undefined) {
+          this.#live.delete(key);
+          this.#ring.push(undefined, previous, seq);
+          this.#feed.publish(makeChange(key, undefined, previous));
+        }
+      } else {
+        const entry = this.#decode(key, seq, m.data, m.info.timestampNanos / 1e6);
+        this.#live.set(key, entry);
+        this.#ring.push(entry, previous, seq);
+        this.#feed.publish(makeChange(key, entry, previous));
+      }
+    }
+    this.#position = seq;
+    if (this.#waiters.length > 0) {
+      const due = this.#waiters.filter((w) => w.seq <= seq);
+      if (due.length > 0) {
+        this.#waiters = this.#waiters.filter((w) => w.seq > seq);
+        for (const w of due) w.resolve();
+      }
+    }
+  }
+
+  /** An entry from a stored payload; a payload another client wrote without the envelope is its JSON (or text) value. */
+  #decode(key: string, revision: number, data: Uint8Array, serverTime: number): StoredEntry {
+    const text = decoder.decode(data);
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON: kept as the text it is.
+    }
+    if (isEnvelope(parsed)) {
+      return new StoredEntry(key, toStoredValue(parsed.value, Infinity, key), revision, parsed.timestamp, parsed.updatedBy);
+    }
+    return new StoredEntry(key, toStoredValue(parsed, Infinity, key), revision, serverTime, "nats");
+  }
+
+  #subject(key: string): string {
+    return this.#prefix + encodeKey(key);
+  }
+}
+
+function isEnvelope(v: unknown): v is Envelope {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return Object.hasOwn(o, "value") && typeof o["updatedBy"] === "string" && typeof o["timestamp"] === "number";
+}
+
+function matches(filter: string, key: string): boolean {
+  return filter.endsWith("*") ? key.startsWith(filter.slice(0, -1)) : key === filter;
+}
+
+function checkWatch(opts: WatchOptions | undefined): { includeCurrent: boolean; fromVersion: number | undefined; onReady: (() => void) | undefined } {
+  if (opts === undefined) return { includeCurrent: false, fromVersion: undefined, onReady: undefined };
+  const { includeCurrent, fromVersion, onReady } = opts;
+  const bad = (path: string, message: string): never => {
+    throw new ValidationError(`watch ${path} ${message}`, [{ path: [path], message }]);
+  };
+  if (includeCurrent !== undefined && typeof includeCurrent !== "boolean") bad("includeCurrent", `must be a boolean, got ${describeValue(includeCurrent)}`);
+  if (fromVersion !== undefined) checkCount(fromVersion, "fromVersion", 0);
+  if (onReady !== undefined && typeof onReady !== "function") bad("onReady", "must be a function");
+  if (includeCurrent === true && fromVersion !== undefined) bad("options", "includeCurrent and fromVersion are exclusive");
+  return { includeCurrent: includeCurrent === true, fromVersion, onReady };
+}
+
+/**
+ * Opens (creating it if missing) the KV bucket `opts.bucket` on `nc` as a {@link StateStore},
+ * and resolves once the store has caught up with what the bucket holds.
+ * @example
+ * ```ts
+ * const nc = await connect({ servers: "nats://127.0.0.1:4222" });
+ * const store = await natsStateStore(nc, { bucket: "crew_state" });
+ * ```
+ */
+export async function natsStateStore(nc: NatsConnection, opts: NatsStateStoreOptions): Promise<NatsStateStore> {
+  if (typeof opts.bucket !== "string" || !/^[A-Za-z0-9_-]+$/.test(opts.bucket)) {
+    throw new ValidationError(`bucket must match [A-Za-z0-9_-]+, got ${describeValue(opts.bucket)}`, [{ path: ["bucket"], message: "invalid bucket name" }]);
+  }
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const kv = await new Kvm(js).create(opts.bucket, { history: opts.keyHistory ?? 16, storage: opts.storage === "memory" ? "memory" : "file" } as never);
+  const store = new NatsStateStore(js, jsm, kv, opts);
+  await store.start();
+  return store;
+}
