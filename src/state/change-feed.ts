@@ -17,10 +17,13 @@ interface Watcher {
 }
 
 interface Pending {
-  readonly change: StateChange;
+  /** The change; undefined for the "initial values done" marker of one watcher. */
+  readonly change: StateChange | undefined;
   /** The watchers that matched when the change was committed, in subscription order. */
   readonly watchers: readonly Watcher[];
   next: number;
+  /** The marker's callback (when `change` is undefined). */
+  readonly ready?: () => void;
 }
 
 /**
@@ -34,6 +37,17 @@ export function warnListenerError(error: unknown, change: StateChange): void {
   });
   warning.name = "CoveyListenerWarning";
   process.emitWarning(warning);
+}
+
+/** Reports what a watch's `onReady` threw as a process warning: never fatal, never silent. */
+function reportReadyError(error: unknown, filter: string): void {
+  try {
+    const warning = new Error(`The onReady callback of a state watch on ${JSON.stringify(filter)} threw: ${errorMessage(error)}`, { cause: error });
+    warning.name = "CoveyListenerWarning";
+    process.emitWarning(warning);
+  } catch {
+    // Nothing is left to report with.
+  }
 }
 
 /**
@@ -64,6 +78,7 @@ export class ChangeFeed {
   #pumping = false;
   #currentWatcher: Watcher | undefined;
   #currentChange: StateChange | undefined;
+  #currentReady: (() => void) | undefined;
 
   constructor(scheduler: Scheduler, onError: ListenerErrorHandler) {
     this.#scheduler = scheduler;
@@ -75,7 +90,11 @@ export class ChangeFeed {
     return this.#count;
   }
 
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
+  /**
+   * Adds a watcher. `initial` changes (current values or a replay) are queued for it alone, ahead
+   * of every change committed from now on, then the `onReady` marker.
+   */
+  watch(filter: string, listener: (change: StateChange) => void, initial?: readonly StateChange[], onReady?: () => void): () => void {
     checkName(filter, "filter");
     if (typeof listener !== "function") {
       throw new ValidationError("watch listener must be a function", [{ path: ["listener"], message: "must be a function" }]);
@@ -85,6 +104,12 @@ export class ChangeFeed {
     if (prefix === undefined) this.#exact.set(filter, [...(this.#exact.get(filter) ?? []), w]);
     else this.#patterns = [...this.#patterns, w];
     this.#count++;
+    if (initial !== undefined || onReady !== undefined) {
+      const only = [w];
+      for (const change of initial ?? []) this.#queue.push({ change, watchers: only, next: 0 });
+      if (onReady !== undefined) this.#queue.push({ change: undefined, watchers: only, next: 0, ready: onReady });
+      this.#pump();
+    }
     return () => {
       if (!w.active) return;
       w.active = false;
@@ -129,6 +154,7 @@ export class ChangeFeed {
       this.#busy = true;
       this.#currentWatcher = w;
       this.#currentChange = p.change;
+      this.#currentReady = p.ready;
       this.#pumping = true;
       try {
         this.#scheduler.deliver("state", this.#run);
@@ -144,9 +170,22 @@ export class ChangeFeed {
 
   readonly #run = (): void => {
     const w = this.#currentWatcher!;
-    const change = this.#currentChange!;
+    const change = this.#currentChange;
+    const ready = this.#currentReady;
     this.#currentWatcher = undefined;
     this.#currentChange = undefined;
+    this.#currentReady = undefined;
+    if (change === undefined) {
+      try {
+        if (w.active) ready!();
+      } catch (err) {
+        reportReadyError(err, w.filter);
+      } finally {
+        this.#busy = false;
+        if (!this.#pumping) this.#pump();
+      }
+      return;
+    }
     try {
       if (w.active) {
         const result: unknown = w.listener(change);

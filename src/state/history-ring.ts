@@ -13,6 +13,8 @@ export class HistoryRing {
   // entry[i] is the new entry of a "set", undefined for a "delete"; previous[i] what it replaced.
   readonly #entry: (StateEntry | undefined)[] = [];
   readonly #previous: (StateEntry | undefined)[] = [];
+  // The store-wide sequence number of each change (a set's is its entry's version).
+  readonly #seq: number[] = [];
   #start = 0;
 
   constructor(limit: number) {
@@ -24,15 +26,20 @@ export class HistoryRing {
     return this.#entry.length;
   }
 
-  /** Records a set (`entry` given) or a delete (`entry` undefined, `previous` given). */
-  push(entry: StateEntry | undefined, previous: StateEntry | undefined): void {
+  /**
+   * Records a set (`entry` given) or a delete (`entry` undefined, `previous` given) committed as
+   * number `seq` of the store's sequence.
+   */
+  push(entry: StateEntry | undefined, previous: StateEntry | undefined, seq = 0): void {
     if (this.#entry.length < this.#limit) {
       this.#entry.push(entry);
       this.#previous.push(previous);
+      this.#seq.push(seq);
     } else if (this.#limit > 0) {
       const i = this.#start;
       this.#entry[i] = entry;
       this.#previous[i] = previous;
+      this.#seq[i] = seq;
       this.#start = i + 1 === this.#limit ? 0 : i + 1;
     }
   }
@@ -49,6 +56,22 @@ export class HistoryRing {
       const previous = this.#previous[at];
       const k = (entry ?? previous)!.key;
       if (key === undefined || k === key) out.push(makeChange(k, entry, previous));
+    }
+    return out.reverse();
+  }
+
+  /** The changes committed after sequence number `after` whose key passes `keep`, oldest first. */
+  since(after: number, keep: (key: string) => boolean): StateChange[] {
+    const out: StateChange[] = [];
+    const n = this.#entry.length;
+    // Newest to oldest until the first change at or before `after`; reversed at the end.
+    for (let i = n - 1; i >= 0; i--) {
+      const at = (this.#start + i) % n;
+      if (this.#seq[at]! <= after) break;
+      const entry = this.#entry[at];
+      const previous = this.#previous[at];
+      const k = (entry ?? previous)!.key;
+      if (keep(k)) out.push(makeChange(k, entry, previous));
     }
     return out.reverse();
   }

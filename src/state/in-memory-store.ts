@@ -1,8 +1,8 @@
 import type { Draft } from "immer";
 import { resolveRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { warnListenerError, type ListenerErrorHandler } from "./change-feed.js";
-import { StoreCore } from "./store-core.js";
-import type { StateChange, StateEntry, StateStore } from "./types.js";
+import { StoreCore, type CoreRecipe } from "./store-core.js";
+import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, UpdateResult, WatchOptions } from "./types.js";
 
 /** Options of {@link InMemoryStateStore}. */
 export interface InMemoryStateStoreOptions extends RuntimeOptions {
@@ -133,21 +133,28 @@ export class InMemoryStateStore implements StateStore {
    * meantime; otherwise runs `fn` again on the new value, up to `maxRetries` more times. A
    * conflict can only come from `fn` itself writing the key, since nothing else runs between
    * the read and the commit. `fn` must be synchronous.
-   * @returns the new entry
+   *
+   * The recipe's second argument is a fresh {@link UpdateContext} per attempt: what it sets as
+   * `ctx.result` comes back as `result`, with no closure variable to reset on a retry. A result
+   * equal to the current value writes nothing: no new version, no watch notification, and
+   * `changed` is false. With `exists: true` the draft is typed without `| undefined` and an
+   * absent key rejects with a ValidationError.
+   * @returns the entry after the update, with `result` and `changed`
    * @default maxRetries 10
    * @throws ValidationError when the result is undefined (nothing is written) or not JSON data
    * @throws VersionConflictError the last conflict, once the retries are exhausted
    * @example
    * ```ts
    * await store.update<{ n: number }>("counter", (d) => (d === undefined ? { n: 1 } : void d.n++));
+   * // Claim one task and learn which:
+   * const { result: id } = await store.update<Task[], string>("tasks", (tasks, out) => {
+   *   const t = tasks.find((t) => !t.owner); if (t) { t.owner = "me"; out.result = t.id; } }, { exists: true });
    * ```
    */
-  async update<T>(
-    key: string,
-    fn: (draft: Draft<T> | undefined) => T | void,
-    opts?: { by?: string; maxRetries?: number },
-  ): Promise<StateEntry<T>> {
-    return this.#core.update(key, fn, opts) as StateEntry<T>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R>(key: string, fn: UpdateRecipe<T, R, never>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
+    return this.#core.update(key, fn as unknown as CoreRecipe, opts) as UpdateResult<T, R>;
   }
 
   /**
@@ -167,15 +174,23 @@ export class InMemoryStateStore implements StateStore {
    * each listener exactly once, in commit order; a change a listener makes is delivered after
    * the current one has reached every listener. A throwing listener is reported through
    * `onListenerError` and does not affect the store or the other listeners.
+   *
+   * `includeCurrent` delivers the current values first (one `set` per matching key, in key
+   * order); `fromVersion` replays the retained changes (see `historyLimit`) committed after the
+   * change that produced that version; `onReady` marks the end of that initial part, also when
+   * it was empty. Nothing is lost or repeated between the initial part and the live changes.
    * @returns an idempotent unsubscribe function
    * @example
    * ```ts
-   * const stop = store.watch("task:*", (c) => console.log(c.type, c.key, c.entry?.value));
+   * const stop = store.watch("task:*", (c) => console.log(c.type, c.key, c.entry?.value), {
+   *   includeCurrent: true,
+   *   onReady: () => console.log("caught up"),
+   * });
    * stop();
    * ```
    */
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
-    return this.#core.watch(filter, listener);
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
+    return this.#core.watch(filter, listener as (change: StateChange) => void, opts);
   }
 
   /**

@@ -1,11 +1,12 @@
 import type { Draft } from "immer";
-import { ValidationError, VersionConflictError } from "../errors.js";
+import { CoveyError, ValidationError, VersionConflictError } from "../errors.js";
 import { checkName } from "../runtime/wait.js";
 import { ScopedEntry, StoredEntry } from "./entry.js";
 import { storeCore } from "./in-memory-store.js";
 import type { KeySpace } from "./key-space.js";
-import { checkCount, type StoreCore } from "./store-core.js";
-import type { StateChange, StateEntry, StateStore } from "./types.js";
+import { checkCount, type CoreRecipe, type StoreCore } from "./store-core.js";
+import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, UpdateResult, WatchOptions } from "./types.js";
+import { UpdatedEntry } from "./update-recipe.js";
 
 /**
  * The store key of `key` in namespace `namespace`. The namespace is length-prefixed, so no
@@ -17,10 +18,20 @@ export function namespacePrefix(namespace: string): string {
   return `${namespace.length}:${namespace}:`;
 }
 
-/** A version conflict on the store key, restated for the view's key. */
-function scopeError(err: unknown, key: string): unknown {
-  if (!(err instanceof VersionConflictError)) return err;
-  return new VersionConflictError(key, err.expectedVersion, err.actualVersion);
+/**
+ * An error about the store key, restated for the view's key: a version conflict is rebuilt, and
+ * a covey error whose message quotes the store key (`storeKey`) quotes the view's key instead.
+ */
+function scopeError(err: unknown, key: string, storeKey?: string): unknown {
+  if (err instanceof VersionConflictError) {
+    const scoped = new VersionConflictError(key, err.expectedVersion, err.actualVersion);
+    if (storeKey !== undefined) scoped.message = err.message.replaceAll(JSON.stringify(storeKey), JSON.stringify(key));
+    return scoped;
+  }
+  if (storeKey !== undefined && err instanceof CoveyError) {
+    err.message = err.message.replaceAll(JSON.stringify(storeKey), JSON.stringify(key));
+  }
+  return err;
 }
 
 /**
@@ -75,10 +86,10 @@ export class NamespaceView implements StateStore {
     checkName(key, "key");
     const space = this.#space;
     try {
-      if (space !== undefined) return this.#core!.setIn(space, key, value, opts).scoped(key) as StateEntry<T>;
+      if (space !== undefined) return this.#core!.setIn(space, key, value, opts, key).scoped(key) as StateEntry<T>;
       return new ScopedEntry(key, await this.#store.set(this.#prefix + key, value, opts));
     } catch (err) {
-      throw scopeError(err, key);
+      throw scopeError(err, key, this.#prefix + key);
     }
   }
 
@@ -86,32 +97,37 @@ export class NamespaceView implements StateStore {
     checkName(key, "key");
     const space = this.#space;
     try {
-      if (space !== undefined) return this.#core!.deleteIn(space, key, opts);
+      if (space !== undefined) return this.#core!.deleteIn(space, key, opts, key);
       return await this.#store.delete(this.#prefix + key, opts);
     } catch (err) {
-      throw scopeError(err, key);
+      throw scopeError(err, key, this.#prefix + key);
     }
   }
 
   async compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
     checkName(key, "key");
     const space = this.#space;
-    if (space !== undefined) return this.#core!.compareAndSwapIn(space, key, expectedValue, newValue, opts);
-    return this.#store.compareAndSwap(this.#prefix + key, expectedValue, newValue, opts);
+    if (space !== undefined) return this.#core!.compareAndSwapIn(space, key, expectedValue, newValue, opts, key);
+    try {
+      return await this.#store.compareAndSwap(this.#prefix + key, expectedValue, newValue, opts);
+    } catch (err) {
+      throw scopeError(err, key, this.#prefix + key);
+    }
   }
 
-  async update<T>(
-    key: string,
-    fn: (draft: Draft<T> | undefined) => T | void,
-    opts?: { by?: string; maxRetries?: number },
-  ): Promise<StateEntry<T>> {
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R>(key: string, fn: UpdateRecipe<T, R, never>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
     checkName(key, "key");
     const space = this.#space;
+    if (space !== undefined) return this.#core!.updateIn(space, key, fn as unknown as CoreRecipe, opts, key, true) as UpdateResult<T, R>;
+    // Another backend runs the update itself (atomically, if it can); its entry and errors are
+    // restated under the view's key.
     try {
-      if (space !== undefined) return this.#core!.updateIn(space, key, fn, opts).scoped(key) as StateEntry<T>;
-      return new ScopedEntry(key, await this.#store.update(this.#prefix + key, fn, opts));
+      const inner = await this.#store.update<T, R>(this.#prefix + key, fn as UpdateRecipe<T, R>, opts);
+      return new UpdatedEntry(new ScopedEntry(key, inner), inner.result, inner.changed);
     } catch (err) {
-      throw scopeError(err, key);
+      throw scopeError(err, key, this.#prefix + key);
     }
   }
 
@@ -126,10 +142,10 @@ export class NamespaceView implements StateStore {
     return (await this.#store.keys(this.#prefix + (prefix ?? ""))).map((k) => k.slice(n));
   }
 
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
     checkName(filter, "filter");
     const scoped = filter === "*" ? `${this.#prefix}*` : this.#prefix + filter;
-    return this.#store.watch(scoped, (change) => listener(this.#scope(change)));
+    return this.#store.watch(scoped, (change) => listener(this.#scope(change) as StateChange<T>), opts);
   }
 
   async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {

@@ -1,4 +1,3 @@
-import { Immer, type Draft } from "immer";
 import { ValidationError, VersionConflictError } from "../errors.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { checkName } from "../runtime/wait.js";
@@ -7,40 +6,23 @@ import { StoredEntry } from "./entry.js";
 import { HistoryRing, makeChange } from "./history-ring.js";
 import { jsonEquals, toStoredValue } from "./json-value.js";
 import { KeySpace, prefixLength } from "./key-space.js";
-import type { StateChange, StateEntry } from "./types.js";
+import type { StateChange, StateEntry, UpdateContext, UpdateOptions, WatchOptions } from "./types.js";
 import { describeValue } from "../runtime/describe.js";
+import { checkBy, checkCount, checkUpdate, exhaustedError, missingKeyError, runRecipe, unchanged, updateContext, UpdatedEntry } from "./update-recipe.js";
 
-/** Default `updatedBy` of writes that do not say who made them. */
-const DEFAULT_BY = "system";
+export { checkCount };
 
-// The store freezes what it keeps in its own walk, so immer's freeze pass would be paid twice.
-const immer = new Immer({ autoFreeze: false });
-const produce = immer.produce as (base: unknown, recipe: (draft: unknown) => unknown) => unknown;
+/** A recipe as the core runs it (typed by the public methods). @internal */
+export type CoreRecipe = (draft: never, ctx: UpdateContext<unknown>) => unknown;
 
-function checkBy(by: string | undefined): string {
-  if (by === undefined) return DEFAULT_BY;
-  checkName(by, "by");
-  return by;
-}
-
-/** Throws a ValidationError unless `value` is an integer >= `min`. @internal */
-export function checkCount(value: unknown, what: string, min: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new ValidationError(`${what} must be an integer >= ${min}, got ${describeValue(value)}`, [
-      { path: [what], message: `must be an integer >= ${min}` },
-    ]);
-  }
-  return value;
-}
-
-function checkExpected(key: string, current: StateEntry | undefined, expected: number): void {
+function checkExpected(label: string, current: StateEntry | undefined, expected: number): void {
   if (typeof expected !== "number" || Number.isNaN(expected)) {
     throw new ValidationError(`expectedVersion must be a number, got ${describeValue(expected)}`, [
       { path: ["expectedVersion"], message: "must be a number" },
     ]);
   }
   const actual = current === undefined ? 0 : current.version;
-  if (actual !== expected) throw new VersionConflictError(key, expected, actual);
+  if (actual !== expected) throw new VersionConflictError(label, expected, actual);
 }
 
 function checkPrefix(prefix: string | undefined): void {
@@ -49,8 +31,30 @@ function checkPrefix(prefix: string | undefined): void {
   }
 }
 
-function isThenable(value: unknown): boolean {
-  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
+/** Checks watch options; returns them normalised. */
+function checkWatch(opts: WatchOptions | undefined): { includeCurrent: boolean; fromVersion: number | undefined; onReady: (() => void) | undefined } {
+  if (opts === undefined) return { includeCurrent: false, fromVersion: undefined, onReady: undefined };
+  const { includeCurrent, fromVersion, onReady } = opts;
+  if (includeCurrent !== undefined && typeof includeCurrent !== "boolean") {
+    throw new ValidationError(`includeCurrent must be a boolean, got ${describeValue(includeCurrent)}`, [
+      { path: ["includeCurrent"], message: "must be a boolean" },
+    ]);
+  }
+  if (fromVersion !== undefined) checkCount(fromVersion, "fromVersion", 0);
+  if (includeCurrent === true && fromVersion !== undefined) {
+    throw new ValidationError("watch takes includeCurrent or fromVersion, not both", [
+      { path: ["fromVersion"], message: "exclusive with includeCurrent" },
+    ]);
+  }
+  if (onReady !== undefined && typeof onReady !== "function") {
+    throw new ValidationError("onReady must be a function", [{ path: ["onReady"], message: "must be a function" }]);
+  }
+  return { includeCurrent: includeCurrent === true, fromVersion, onReady };
+}
+
+/** Whether full store key `key` matches watch filter `filter`. */
+function matches(filter: string, key: string): boolean {
+  return filter.endsWith("*") ? key.startsWith(filter.slice(0, -1)) : key === filter;
 }
 
 /**
@@ -69,11 +73,11 @@ export class StoreCore {
   readonly #history: HistoryRing;
   readonly #feed: ChangeFeed;
   readonly #maxValueBytes: number;
-  // Highest version issued, and whether any key was ever deleted: after the first delete a new
-  // key starts above every version issued so far, so a re-created key can never get a version
-  // it had before, and deleted keys need not be remembered.
-  #maxVersion = 0;
-  #deletedAny = false;
+  // One sequence for the whole store: every commit (set or delete) takes the next number, and a
+  // set's number is its version. Versions are then per key strictly increasing and never reused
+  // (also across delete and re-create, without remembering deleted keys), and "the changes after
+  // version v" is one well-defined stretch of the store's commit order, as in a NATS KV bucket.
+  #seq = 0;
 
   constructor(runtime: Runtime, historyLimit: number, maxValueBytes: number, onListenerError: ListenerErrorHandler) {
     this.#runtime = runtime;
@@ -117,62 +121,58 @@ export class StoreCore {
   set(key: string, value: unknown, opts: { by?: string; expectedVersion?: number } | undefined): StoredEntry {
     checkName(key, "key");
     const space = this.#locate(key);
-    return this.setIn(space, this.#local(space, key), value, opts);
+    return this.setIn(space, this.#local(space, key), value, opts, key);
   }
 
   delete(key: string, opts: { by?: string; expectedVersion?: number } | undefined): boolean {
     checkName(key, "key");
     const space = this.#locate(key);
-    return this.deleteIn(space, this.#local(space, key), opts);
+    return this.deleteIn(space, this.#local(space, key), opts, key);
   }
 
   compareAndSwap(key: string, expectedValue: unknown, newValue: unknown, opts: { by?: string } | undefined): boolean {
     checkName(key, "key");
     const space = this.#locate(key);
-    return this.compareAndSwapIn(space, this.#local(space, key), expectedValue, newValue, opts);
+    return this.compareAndSwapIn(space, this.#local(space, key), expectedValue, newValue, opts, key);
   }
 
-  update<T>(
-    key: string,
-    fn: (draft: Draft<T> | undefined) => T | void,
-    opts: { by?: string; maxRetries?: number } | undefined,
-  ): StoredEntry {
+  update(key: string, fn: CoreRecipe, opts: UpdateOptions | undefined): UpdatedEntry {
     checkName(key, "key");
     const space = this.#locate(key);
-    return this.updateIn(space, this.#local(space, key), fn, opts);
+    return this.updateIn(space, this.#local(space, key), fn, opts, key, false);
   }
 
-  // The *In methods take a key space and a key within it (already checked to be a name); the
-  // full store key, `space.prefix + key`, is only built for what records it.
+  // The *In methods take a key space and a key within it (already checked to be a name), and
+  // `label`, the key as the caller wrote it, which errors name; the full store key,
+  // `space.prefix + key`, is only built for what records it.
 
-  setIn(space: KeySpace, key: string, value: unknown, opts: { by?: string; expectedVersion?: number } | undefined): StoredEntry {
+  setIn(space: KeySpace, key: string, value: unknown, opts: { by?: string; expectedVersion?: number } | undefined, label: string): StoredEntry {
     const by = checkBy(opts?.by);
-    const stored = toStoredValue(value, this.#maxValueBytes, key, space.prefix);
+    const stored = toStoredValue(value, this.#maxValueBytes, label);
     // Read after the walk: a getter on the caller's value may itself have written this key.
     const prev = space.entries.get(key);
     const expected = opts?.expectedVersion;
-    if (expected !== undefined) checkExpected(space.prefix + key, prev, expected);
+    if (expected !== undefined) checkExpected(label, prev, expected);
     return this.#commit(space, key, stored, by, prev);
   }
 
-  deleteIn(space: KeySpace, key: string, opts: { by?: string; expectedVersion?: number } | undefined): boolean {
+  deleteIn(space: KeySpace, key: string, opts: { by?: string; expectedVersion?: number } | undefined, label: string): boolean {
     const by = checkBy(opts?.by);
     const prev = space.entries.get(key);
     const expected = opts?.expectedVersion;
-    if (expected !== undefined) checkExpected(space.prefix + key, prev, expected);
+    if (expected !== undefined) checkExpected(label, prev, expected);
     if (prev === undefined) return false;
     space.entries.delete(key);
-    this.#deletedAny = true;
-    this.#history.push(undefined, prev);
+    this.#history.push(undefined, prev, ++this.#seq);
     if (this.#feed.size > 0) this.#feed.publish(makeChange(prev.key, undefined, prev));
     const tracer = this.#runtime.tracer;
     if (tracer !== undefined) tracer.record("state", by, undefined, prev.key, undefined, { type: "delete" });
     return true;
   }
 
-  compareAndSwapIn(space: KeySpace, key: string, expectedValue: unknown, newValue: unknown, opts: { by?: string } | undefined): boolean {
+  compareAndSwapIn(space: KeySpace, key: string, expectedValue: unknown, newValue: unknown, opts: { by?: string } | undefined, label: string): boolean {
     const by = checkBy(opts?.by);
-    const stored = toStoredValue(newValue, this.#maxValueBytes, key, space.prefix);
+    const stored = toStoredValue(newValue, this.#maxValueBytes, label);
     const prev = space.entries.get(key);
     if (expectedValue === undefined ? prev !== undefined : prev === undefined || !jsonEquals(prev.value, expectedValue)) {
       return false;
@@ -181,40 +181,34 @@ export class StoreCore {
     return true;
   }
 
-  updateIn<T>(
-    space: KeySpace,
-    key: string,
-    fn: (draft: Draft<T> | undefined) => T | void,
-    opts: { by?: string; maxRetries?: number } | undefined,
-  ): StoredEntry {
-    const by = checkBy(opts?.by);
-    const maxRetries = opts?.maxRetries === undefined ? 10 : checkCount(opts.maxRetries, "maxRetries", 0);
-    if (typeof fn !== "function") {
-      throw new ValidationError("update recipe must be a function", [{ path: ["fn"], message: "must be a function" }]);
-    }
+  /**
+   * `update` in `space`: the recipe runs on the current value with a fresh context per attempt;
+   * a result equal to the current value writes nothing. `scoped`: the returned entry carries the
+   * namespace's key (for a view) rather than the full store key.
+   */
+  updateIn(space: KeySpace, key: string, fn: CoreRecipe, opts: UpdateOptions | undefined, label: string, scoped: boolean): UpdatedEntry {
+    const { by, maxRetries, exists } = checkUpdate(fn, opts);
     const entries = space.entries;
     for (let attempt = 0; ; attempt++) {
       const prev = entries.get(key);
-      const result = produce(prev?.value, fn as (draft: unknown) => unknown);
-      if (result === undefined) {
-        throw new ValidationError(`update of key ${JSON.stringify(space.prefix + key)} produced undefined; nothing was written`, [
-          { path: [], message: "the recipe left the value undefined" },
-        ]);
+      if (exists && prev === undefined) throw missingKeyError(label);
+      const ctx = updateContext(attempt);
+      const result = runRecipe(label, prev?.value, fn, ctx);
+      if (unchanged(prev, result)) {
+        // Nothing to write, but only if the recipe did not write the key itself meanwhile.
+        if (entries.get(key) === prev) return new UpdatedEntry(scoped ? prev!.scoped(key) : prev!, ctx.result, false);
+      } else {
+        // Only the nodes the recipe created are walked: the ones it kept from the stored value
+        // carry a size stamp.
+        const stored = toStoredValue(result, this.#maxValueBytes, label);
+        // Nothing else runs between the read and here, so the only way the key changed is the
+        // recipe (or a getter in its result) writing it.
+        if (entries.get(key) === prev) {
+          const entry = this.#commit(space, key, stored, by, prev);
+          return new UpdatedEntry(scoped ? entry.scoped(key) : entry, ctx.result, true);
+        }
       }
-      if (isThenable(result)) {
-        throw new ValidationError(
-          `update recipe for key ${JSON.stringify(space.prefix + key)} returned a promise; recipes must be synchronous`,
-          [{ path: [], message: "the recipe returned a promise" }],
-        );
-      }
-      // Only the nodes the recipe created are walked: the ones it kept from the stored value
-      // carry a size stamp.
-      const stored = toStoredValue(result, this.#maxValueBytes, key, space.prefix);
-      // Nothing else runs between the read and here, so the only way the key changed is the
-      // recipe (or a getter in its result) writing it.
-      const now = entries.get(key);
-      if (now === prev) return this.#commit(space, key, stored, by, prev);
-      if (attempt >= maxRetries) throw new VersionConflictError(space.prefix + key, prev?.version ?? 0, now?.version ?? 0);
+      if (attempt >= maxRetries) throw exhaustedError(label, prev?.version ?? 0, entries.get(key)?.version ?? 0, attempt + 1);
     }
   }
 
@@ -246,8 +240,26 @@ export class StoreCore {
     return out.sort();
   }
 
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
-    return this.#feed.watch(filter, listener);
+  /**
+   * Registers a watcher; with `includeCurrent` or `fromVersion` its initial changes are read and
+   * queued in the same synchronous step, so no commit falls between them and the live ones.
+   */
+  watch(filter: string, listener: (change: StateChange) => void, opts: WatchOptions | undefined): () => void {
+    checkName(filter, "filter");
+    const { includeCurrent, fromVersion, onReady } = checkWatch(opts);
+    let initial: StateChange[] | undefined;
+    if (includeCurrent) {
+      initial = [];
+      if (filter.endsWith("*")) {
+        for (const k of this.keys(filter.slice(0, -1))) initial.push(makeChange(k, this.get(k), undefined));
+      } else {
+        const entry = this.get(filter);
+        if (entry !== undefined) initial.push(makeChange(filter, entry, undefined));
+      }
+    } else if (fromVersion !== undefined) {
+      initial = this.#history.since(fromVersion, (k) => matches(filter, k));
+    }
+    return this.#feed.watch(filter, listener, initial, onReady);
   }
 
   history(opts: { key?: string; limit?: number } | undefined): StateChange[] {
@@ -271,13 +283,12 @@ export class StoreCore {
   }
 
   #commit(space: KeySpace, key: string, value: unknown, by: string, prev: StoredEntry | undefined): StoredEntry {
-    const version = prev !== undefined ? prev.version + 1 : this.#deletedAny ? this.#maxVersion + 1 : 1;
-    if (version > this.#maxVersion) this.#maxVersion = version;
+    const version = ++this.#seq;
     // The entry records the full store key; the namespace's key is what the map is keyed by.
     const fullKey = prev !== undefined ? prev.key : space.prefix + key;
     const entry = new StoredEntry(fullKey, value, version, this.#runtime.clock.now(), by);
     space.entries.set(key, entry);
-    this.#history.push(entry, prev);
+    this.#history.push(entry, prev, version);
     if (this.#feed.size > 0) this.#feed.publish(makeChange(fullKey, entry, prev));
     const tracer = this.#runtime.tracer;
     if (tracer !== undefined) {

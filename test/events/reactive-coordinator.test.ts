@@ -1,4 +1,4 @@
-import { produce, type Draft } from "immer";
+import type { Draft } from "immer";
 import { describe, expect, it, vi } from "vitest";
 import { ClosedError, VersionConflictError } from "../../src/errors.js";
 import { EventBus } from "../../src/events/event-bus.js";
@@ -6,7 +6,8 @@ import { EventType } from "../../src/events/event-type.js";
 import { ReactiveCoordinator } from "../../src/events/reactive-coordinator.js";
 import type { CoveyEvent } from "../../src/events/types.js";
 import { InMemoryStateStore } from "../../src/state/in-memory-store.js";
-import type { StateChange, StateEntry, StateStore } from "../../src/state/types.js";
+import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, UpdateResult, WatchOptions } from "../../src/state/types.js";
+import { updateWithRetry } from "../../src/state/update-with-retry.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
 
 /**
@@ -28,28 +29,24 @@ class RacyStore implements StateStore {
   compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
     return this.inner.compareAndSwap(key, expectedValue, newValue, opts);
   }
-  async update<T>(
-    key: string,
-    fn: (draft: Draft<T> | undefined) => T | void,
-    opts?: { by?: string; maxRetries?: number },
-  ): Promise<StateEntry<T>> {
-    const maxRetries = opts?.maxRetries ?? 10;
-    for (let attempt = 0; ; attempt++) {
-      const prev = await this.inner.get<T>(key);
-      await new Promise((r) => setImmediate(r)); // the round trip
-      const next = produce(prev?.value, fn as (d: unknown) => T) as T;
-      try {
-        return await this.inner.set(key, next, { expectedVersion: prev?.version ?? 0, ...(opts?.by !== undefined ? { by: opts.by } : {}) });
-      } catch (err) {
-        if (!(err instanceof VersionConflictError) || attempt >= maxRetries) throw err;
-      }
-    }
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
+    const racy = {
+      get: async (k: string) => {
+        const prev = await this.inner.get(k);
+        await new Promise((r) => setImmediate(r)); // the round trip
+        return prev;
+      },
+      set: (k: string, v: unknown, o: { by: string; expectedVersion: number }) => this.inner.set(k, v, o),
+    };
+    return updateWithRetry<T, R>(racy, key, fn, opts);
   }
   keys(prefix?: string): Promise<string[]> {
     return this.inner.keys(prefix);
   }
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
-    return this.inner.watch(filter, listener);
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
+    return this.inner.watch(filter, listener, opts);
   }
   history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
     return this.inner.history(opts);

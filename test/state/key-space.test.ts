@@ -95,7 +95,12 @@ describe("InMemoryStateStore namespaces", () => {
     expect(Object.isFrozen(a)).toBe(true);
     expect(a?.key).toBe("k");
     const next = await kv.update<{ n: number }>("k", (d) => void (d!.n += 1));
-    expect(await kv.get("k")).toBe(next);
+    const after = await kv.get("k");
+    expect(await kv.get("k")).toBe(after);
+    expect(after?.key).toBe("k");
+    expect(after?.version).toBe(next.version);
+    // The update's own result shares the stored value: nothing was copied for it.
+    expect(next.value).toBe(after?.value);
     expect(next.value).toEqual({ n: 2 });
   });
 
@@ -110,7 +115,8 @@ describe("InMemoryStateStore namespaces", () => {
     expect(Object.isFrozen(entry.value)).toBe(true);
     expect(Object.isFrozen(entry.value.list)).toBe(true);
     await expect(kv.set("k", { f: () => 1 })).rejects.toBeInstanceOf(ValidationError);
-    await expect(kv.set("k", { s: "x".repeat(20) })).rejects.toThrow(/"2:ns:k" is \d+ bytes/);
+    // Errors name the key as the caller wrote it, never the store's internal encoding.
+    await expect(kv.set("k", { s: "x".repeat(20) })).rejects.toThrow(/^Value for key "k" is \d+ bytes/);
     await expect(kv.update("k", () => ({ s: "x".repeat(20) }))).rejects.toBeInstanceOf(ValidationError);
     expect((await kv.get("k"))?.version).toBe(entry.version);
   });

@@ -1,5 +1,5 @@
 import type { Draft } from "immer";
-import type { StateChange, StateEntry, StateStore } from "../../src/state/types.js";
+import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, UpdateResult, WatchOptions } from "../../src/state/types.js";
 
 /** A backend that is not an InMemoryStateStore, so namespace views use only the public API. */
 export class PassThroughStore implements StateStore {
@@ -19,14 +19,16 @@ export class PassThroughStore implements StateStore {
   async compareAndSwap<T>(key: string, expectedValue: T | undefined, newValue: T, opts?: { by?: string }): Promise<boolean> {
     return this.#inner.compareAndSwap(key, expectedValue, newValue, opts);
   }
-  async update<T>(key: string, fn: (draft: Draft<T> | undefined) => T | void, opts?: { by?: string; maxRetries?: number }): Promise<StateEntry<T>> {
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
     return this.#inner.update(key, fn, opts);
   }
   async keys(prefix?: string): Promise<string[]> {
     return this.#inner.keys(prefix);
   }
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
-    return this.#inner.watch(filter, listener);
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
+    return this.#inner.watch(filter, listener, opts);
   }
   async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
     return this.#inner.history(opts);
