@@ -19,7 +19,8 @@ export type CoveyErrorCode =
   | "NO_RESPONDER"
   | "HANDLER_FAILED"
   | "NO_CAPABLE_AGENT"
-  | "CLOSED";
+  | "CLOSED"
+  | "DEADLOCK";
 
 /** Base class of every error covey raises; `code` is stable across releases. */
 export class CoveyError extends Error {
@@ -134,5 +135,26 @@ export class ClosedError extends CoveyError {
   constructor(resource: string) {
     super("CLOSED", `${resource} is closed`);
     this.resource = resource;
+  }
+}
+
+/**
+ * A test system's driver (`run` from `covey/testing`) found nothing that can make progress
+ * (no ready delivery, no pending timer) while the promise it drives is still pending.
+ * `waiting` lists what is stuck: pending calls, lock / semaphore / barrier / stream waits and
+ * who holds what.
+ */
+export class DeadlockError extends CoveyError {
+  declare readonly code: "DEADLOCK";
+  /** One line per stuck call or wait, e.g. `call system -> "worker" (request msg-3) pending since 0 ms`. */
+  readonly waiting: readonly string[];
+
+  constructor(
+    waiting: readonly string[],
+    detail = "nothing can make progress (no ready delivery, no pending timer) while the awaited promise is pending",
+  ) {
+    const list = waiting.length === 0 ? " (no pending call or wait found)" : `; waiting:\n  ${waiting.join("\n  ")}`;
+    super("DEADLOCK", `Deadlock: ${detail}${list}`);
+    this.waiting = Object.freeze([...waiting]);
   }
 }
