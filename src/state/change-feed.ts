@@ -108,7 +108,8 @@ export class ChangeFeed {
       const only = [w];
       for (const change of initial ?? []) this.#queue.push({ change, watchers: only, next: 0 });
       if (onReady !== undefined) this.#queue.push({ change: undefined, watchers: only, next: 0, ready: onReady });
-      this.#pump();
+      // Not before watch() returns: the listener may need the unsubscribe function it returns.
+      queueMicrotask(() => this.#pump());
     }
     return () => {
       if (!w.active) return;
