@@ -117,7 +117,11 @@ export async function setStatus(
       if (draft === undefined) throw new BoardNotFoundError("task", id);
       const now = core.now();
       const task = draft as BoardTask;
-      if (isFinal(task)) throw new ValidationError(`task ${JSON.stringify(id)} is ${task.status}; that is final`, [{ path: ["status"], message: "final" }]);
+      if (isFinal(task)) {
+        // A holder presenting a token lost its claim: the task was finished under another one.
+        if (token !== undefined) throw new StaleClaimError(id, token, `the task is already ${task.status} (by ${JSON.stringify(task.doneBy)})`);
+        throw new ValidationError(`task ${JSON.stringify(id)} is ${task.status}; that is final`, [{ path: ["status"], message: "final" }]);
+      }
       if (status !== "cancelled" || liveClaim(task, now)) checkHolder(task, me, token, now);
       draft.status = status;
       if (!KEEPS_CLAIM.includes(status)) draft.claim = null;
