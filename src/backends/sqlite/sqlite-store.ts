@@ -22,7 +22,7 @@ import {
 import { checkExpectedVersion, checkPrefix, checkWatch, matchesFilter } from "./checks.js";
 import { openDatabase, type SqlDatabase, type SqliteDriverName } from "./driver.js";
 import { Batch, GroupCommit } from "./group-commit.js";
-import { loadState, prepareFile, Writer, type ChangeRecord } from "./schema.js";
+import { loadState, prepareFile, Writer } from "./schema.js";
 import { StorageError } from "./storage-error.js";
 
 /** Options of {@link sqliteStore}. */
