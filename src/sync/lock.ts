@@ -1,8 +1,10 @@
 import { ClosedError, TimeoutError } from "../errors.js";
 import { resolveRuntime, type Runtime, type RuntimeOptions } from "../runtime/runtime.js";
-import type { Deadline } from "../runtime/timer-queue.js";
+import type { Deadline, DeadlineOptions } from "../runtime/timer-queue.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { checkTtl, RESOLVED_FALSE, RESOLVED_TRUE } from "./checks.js";
+import { HeldScope, type LockScope } from "./lock-scope.js";
+import type { LockTable } from "./lock-table.js";
 import type { LockSnapshot } from "./snapshot.js";
 import { Waiter, WaitQueue } from "./wait-queue.js";
 
@@ -16,6 +18,26 @@ export interface LockAcquireOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Options of {@link Lock.withLock}. */
+export interface WithLockOptions extends LockAcquireOptions {
+  /**
+   * Extends the lease (same fencing token) every `ttl / 2` ms while the function runs, so a
+   * long function keeps the lock; if an extension fails, the scope's signal aborts. Without
+   * a `ttl` there is no lease to extend and this does nothing.
+   * @default false
+   */
+  autoRenew?: boolean | undefined;
+}
+
+/** @internal Options a {@link SynchronizationManager} passes to the locks it creates. */
+interface LockOptions extends RuntimeOptions {
+  /** @internal */
+  table?: LockTable;
+}
+
+// Leases are bookkeeping: a lease nobody waits on must never keep the process alive.
+const LEASE: DeadlineOptions = { keepAlive: false };
+
 /**
  * A mutual-exclusion lock with FIFO waiters, fencing tokens and optional leases (the
  * textbook's `DistributedLock`).
@@ -24,6 +46,10 @@ export interface LockAcquireOptions {
  * {@link Lock.release} (and to whatever the lock protects) so that a holder whose lease expired
  * can never release, or write over, a newer holder's work. A waiter that timed out or was
  * aborted leaves the queue in the same step and is never handed the lock.
+ *
+ * A lock of a {@link SynchronizationManager} is forgotten by the manager while nobody holds or
+ * waits for it; a `Lock` object kept from before still works and acts on the same lock as
+ * the one `getLock` returns now (see {@link SynchronizationManager.getLock}).
  *
  * @example
  * ```ts
@@ -38,10 +64,15 @@ export class Lock {
   readonly #lockId: string;
   readonly #runtime: Runtime;
   readonly #queue = new WaitQueue<boolean | number>();
+  readonly #table: LockTable | undefined;
+  /** In its manager's table (always true without a manager). */
+  #attached = true;
   #holder: string | undefined = undefined;
   #token = 0;
   #lease: Deadline | undefined = undefined;
   #leaseUntil = 0;
+  #leaseTtl = 0;
+  #scope: HeldScope | undefined = undefined;
   #closed = false;
 
   /**
@@ -52,6 +83,10 @@ export class Lock {
     checkName(lockId, "lockId");
     this.#lockId = lockId;
     this.#runtime = resolveRuntime(opts);
+    const table = (opts as LockOptions | undefined)?.table;
+    this.#table = table;
+    // Above every token a forgotten lock of the same manager issued: see LockTable.
+    if (table !== undefined) this.#token = table.floor;
   }
 
   /** The id given to the constructor. */
@@ -61,17 +96,28 @@ export class Lock {
 
   /** The agent holding the lock, or `undefined` when it is free. */
   get holder(): string | undefined {
-    return this.#holder;
+    return this.#view().#holder;
   }
 
-  /** The token of the latest successful acquire; starts at 0 and increases by one per acquire. */
+  /**
+   * The token of the latest successful acquire; starts at 0 and increases by one per acquire.
+   * A lock of a {@link SynchronizationManager} that was forgotten while idle continues above
+   * every token the manager's forgotten locks issued, so it may jump, never go back.
+   */
   get fencingToken(): number {
-    return this.#token;
+    const lock = this.#view();
+    const table = this.#table;
+    return !lock.#attached && table !== undefined ? Math.max(lock.#token, table.floor) : lock.#token;
   }
 
   /** Number of acquires waiting in the queue. */
   get waiting(): number {
-    return this.#queue.size;
+    return this.#view().#queue.size;
+  }
+
+  /** Whether {@link Lock.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /**
@@ -82,26 +128,23 @@ export class Lock {
    * ```
    */
   snapshot(): LockSnapshot {
-    const lease = this.#lease;
+    const lock = this.#view();
+    const lease = lock.#lease;
     return {
       id: this.#lockId,
-      holder: this.#holder,
-      fencingToken: this.#token,
-      leaseRemaining: lease !== undefined && lease.active ? Math.max(0, this.#leaseUntil - this.#runtime.clock.now()) : undefined,
-      waiters: this.#queue.describe(),
+      holder: lock.#holder,
+      fencingToken: this.fencingToken,
+      leaseRemaining: lease !== undefined && lease.active ? Math.max(0, lock.#leaseUntil - this.#runtime.clock.now()) : undefined,
+      waiters: lock.#queue.describe(),
     };
-  }
-
-  /** Whether {@link Lock.close} was called. */
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /**
    * Acquires the lock for `agentId`, waiting in FIFO order behind earlier callers.
    *
    * Acquiring a lock `agentId` already holds renews it at once: `true`, a new fencing token
-   * (the old one becomes stale) and the new `ttl` (none if none is given).
+   * (the old one becomes stale) and the new `ttl` (none if none is given). To extend a lease
+   * without a new token, use {@link Lock.extendLease}.
    *
    * @returns `true` once held; `false` if `timeout` ms passed first (`timeout: 0` tries once).
    * Rejects with `signal.reason` when aborted, `ClosedError` when the lock is closed.
@@ -132,13 +175,32 @@ export class Lock {
    * returns `false` the second time.
    */
   release(agentId: string, fencingToken?: number): boolean {
-    if (this.#holder !== agentId || this.#holder === undefined) return false;
-    if (fencingToken !== undefined && fencingToken !== this.#token) return false;
-    if (this.#lease !== undefined) {
-      this.#lease.cancel();
-      this.#lease = undefined;
-    }
-    this.#handOver();
+    const lock = this.#view();
+    if (lock.#holder !== agentId || agentId === undefined) return false;
+    if (fencingToken !== undefined && fencingToken !== lock.#token) return false;
+    lock.#dropLease();
+    lock.#handOver();
+    return true;
+  }
+
+  /**
+   * Extends the lease of the current holder to `ttl` ms from now, keeping its fencing token
+   * (unlike acquiring again, which issues a new one). `ttl: Infinity` removes the lease.
+   *
+   * @returns `false` if `agentId` is not the holder or `fencingToken` is stale: the lease
+   * already expired and the lock may be someone else's.
+   * @throws ValidationError when `ttl` is not a number > 0.
+   * @example
+   * ```ts
+   * if (!lock.extendLease("worker-1", token, 5000)) abandonWork();
+   * ```
+   */
+  extendLease(agentId: string, fencingToken: number, ttl: number): boolean {
+    const ms = checkTtl(ttl, "Lock.extendLease");
+    const lock = this.#view();
+    if (lock.#closed || lock.#holder !== agentId || fencingToken !== lock.#token) return false;
+    lock.#dropLease();
+    if (ms !== undefined) lock.#startLease(ms, fencingToken);
     return true;
   }
 
@@ -146,23 +208,47 @@ export class Lock {
    * Runs `fn` while holding the lock and releases it afterwards, also when `fn` throws.
    * Unlike {@link Lock.acquire}, running out of time is an error.
    *
+   * `fn` gets the fencing token and a {@link LockScope} whose `signal` aborts when the lock
+   * stops protecting it: the lease expired (reason: `TimeoutError`), an `autoRenew` extension
+   * failed, or the lock was closed (`ClosedError`); and when the caller's `signal` aborts.
+   * If the lock was lost while `fn` ran, `withLock` rejects with that reason even when `fn`
+   * returned normally: another holder may have run in between, so the result was not made
+   * under the lock (an error thrown by `fn` itself is passed on unchanged instead).
+   *
    * @returns what `fn` returns. Rejects with `TimeoutError` if the lock was not acquired
-   * within `timeout`, with `signal.reason` if aborted, with `ClosedError` if closed.
+   * within `timeout` or its lease expired under `fn`, with `signal.reason` if aborted while
+   * waiting, with `ClosedError` if closed.
    * @example
    * ```ts
-   * const plan = await lock.withLock("planner", async (token) => store.set("plan", draft, { by: `planner@${token}` }));
+   * await lock.withLock("planner", async (token, { signal }) => {
+   *   const draft = await research({ signal });            // stops when the lease is lost
+   *   await store.set("plan", draft, { by: `planner@${token}` });
+   * }, { ttl: 10_000, autoRenew: true });
    * ```
    */
-  async withLock<T>(agentId: string, fn: (fencingToken: number) => Promise<T> | T, opts?: LockAcquireOptions): Promise<T> {
-    const got = await this.#acquire(agentId, opts, true);
-    if (got === false) {
-      throw new TimeoutError(`acquiring lock ${JSON.stringify(this.#lockId)} for ${JSON.stringify(agentId)}`, opts?.timeout ?? 0);
+  async withLock<T>(
+    agentId: string,
+    fn: (fencingToken: number, scope: LockScope) => Promise<T> | T,
+    opts?: WithLockOptions,
+  ): Promise<T> {
+    const { lock, token } = await this.#acquireForScope(agentId, opts);
+    const scope = new HeldScope(token, opts?.signal);
+    if (lock.#holder !== agentId || lock.#token !== token) {
+      // The lease ran out between the grant and this continuation.
+      throw lock.#leaseLost(agentId, token, opts?.ttl ?? 0);
     }
-    const token = got as number;
+    lock.#scope = scope;
+    const ttl = opts?.ttl;
+    const stopRenewing = opts?.autoRenew === true && lock.#lease !== undefined && ttl !== undefined ? lock.#keepRenewing(agentId, scope, ttl) : undefined;
     try {
-      return await fn(token);
+      const value = await fn(token, scope);
+      if (scope.lost) throw scope.reason;
+      return value;
     } finally {
-      this.release(agentId, token);
+      stopRenewing?.();
+      scope.end();
+      if (lock.#scope === scope) lock.#scope = undefined;
+      lock.release(agentId, token);
     }
   }
 
@@ -173,21 +259,53 @@ export class Lock {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#lease !== undefined) {
-      this.#lease.cancel();
-      this.#lease = undefined;
-    }
+    this.#dropLease();
     this.#holder = undefined;
-    const waiters = this.#queue.drain();
-    if (waiters.length === 0) return;
     const error = new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
+    this.#loseScope(error);
+    const waiters = this.#queue.drain();
     for (const w of waiters) {
       w.detach();
       w.reject(error);
     }
   }
 
+  // The lock whose state this object shows: itself, or, once its manager forgot it, the
+  // lock now in the manager's table for the same id (if any). Reads never re-attach.
+  #view(): Lock {
+    if (this.#attached) return this;
+    return this.#table?.get(this.#lockId) ?? this;
+  }
+
+  // The lock to act on: as #view, but a forgotten lock with no successor rejoins the table,
+  // its token raised to the table's floor, so an id has one live lock at any time.
+  #live(): Lock {
+    if (this.#attached) return this;
+    const table = this.#table!;
+    if (table.closed) throw new ClosedError("synchronization manager");
+    const current = table.get(this.#lockId);
+    if (current !== undefined) return current;
+    if (this.#token < table.floor) this.#token = table.floor;
+    this.#attached = true;
+    table.add(this);
+    return this;
+  }
+
+  async #acquireForScope(agentId: string, opts: WithLockOptions | undefined): Promise<{ lock: Lock; token: number }> {
+    const { lock, pending } = this.#start(agentId, opts, true);
+    const got = await pending;
+    if (got === false) {
+      throw new TimeoutError(`acquiring lock ${JSON.stringify(this.#lockId)} for ${JSON.stringify(agentId)}`, opts?.timeout ?? 0);
+    }
+    return { lock, token: got as number };
+  }
+
   #acquire(agentId: string, opts: LockAcquireOptions | undefined, wantsToken: boolean): Promise<boolean | number> {
+    return this.#start(agentId, opts, wantsToken).pending;
+  }
+
+  // Checks the arguments, then takes the lock or queues on the live lock for this id.
+  #start(agentId: string, opts: LockAcquireOptions | undefined, wantsToken: boolean): { lock: Lock; pending: Promise<boolean | number> } {
     if (this.#closed) throw new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
     checkName(agentId, "agentId");
     let ttl: number | undefined;
@@ -197,18 +315,20 @@ export class Lock {
       timeout = checkTimeout(opts.timeout, "Lock.acquire");
       ttl = checkTtl(opts.ttl, "Lock.acquire");
       signal = opts.signal;
-      if (signal?.aborted) return Promise.reject(signal.reason as Error);
+      if (signal?.aborted) return { lock: this, pending: Promise.reject(signal.reason as Error) };
     }
-    const holder = this.#holder;
+    const lock = this.#live();
+    if (lock.#closed) throw new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
+    const holder = lock.#holder;
     // The queue is empty whenever the lock is free: a release hands over in the same step.
     if (holder === undefined || holder === agentId) {
-      this.#take(agentId, ttl);
-      return wantsToken ? Promise.resolve(this.#token) : RESOLVED_TRUE;
+      lock.#take(agentId, ttl);
+      return { lock, pending: wantsToken ? Promise.resolve(lock.#token) : RESOLVED_TRUE };
     }
-    if (timeout === 0) return RESOLVED_FALSE;
-    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken, this.#runtime.clock.now());
-    this.#queue.push(w);
-    return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
+    if (timeout === 0) return { lock, pending: RESOLVED_FALSE };
+    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken, lock.#runtime.clock.now());
+    lock.#queue.push(w);
+    return { lock, pending: w.arm(lock.#runtime.timers, timeout, signal, () => lock.#timeOut(w), (reason) => lock.#abort(w, reason)) };
   }
 
   // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release
@@ -233,30 +353,72 @@ export class Lock {
   #take(agentId: string, ttl: number | undefined): void {
     this.#holder = agentId;
     const token = ++this.#token;
+    this.#dropLease();
+    if (ttl !== undefined) this.#startLease(ttl, token);
+    this.#runtime.tracer?.record("lock", agentId, undefined, this.#lockId, undefined, { token });
+  }
+
+  #startLease(ttl: number, token: number): void {
+    this.#leaseTtl = ttl;
+    this.#leaseUntil = this.#runtime.clock.now() + ttl;
+    this.#lease = this.#runtime.timers.add(ttl, () => this.#expire(token), LEASE);
+  }
+
+  #dropLease(): void {
     if (this.#lease !== undefined) {
       this.#lease.cancel();
       this.#lease = undefined;
     }
-    if (ttl !== undefined) {
-      this.#leaseUntil = this.#runtime.clock.now() + ttl;
-      this.#lease = this.#runtime.timers.add(ttl, () => this.#expire(token));
-    }
-    this.#runtime.tracer?.record("lock", agentId, undefined, this.#lockId, undefined, { token });
   }
 
   #expire(token: number): void {
     if (token !== this.#token) return;
     this.#lease = undefined;
-    this.#runtime.tracer?.record("lock-expired", this.#holder, undefined, this.#lockId, undefined, { token });
+    const holder = this.#holder;
+    this.#runtime.tracer?.record("lock-expired", holder, undefined, this.#lockId, undefined, { token });
+    if (this.#scope?.token === token) this.#loseScope(this.#leaseLost(holder, token, this.#leaseTtl));
     this.#handOver();
   }
 
+  #leaseLost(agentId: string | undefined, token: number, ttl: number): TimeoutError {
+    return new TimeoutError(`lease of lock ${JSON.stringify(this.#lockId)} held by ${JSON.stringify(agentId)} (fencing token ${token})`, ttl);
+  }
+
+  #loseScope(reason: unknown): void {
+    const scope = this.#scope;
+    if (scope === undefined) return;
+    this.#scope = undefined;
+    scope.lose(reason);
+  }
+
+  // Extends the lease every ttl / 2 while the scope runs; the timer never keeps the process
+  // alive (the function's own work does). Returns the canceller.
+  #keepRenewing(agentId: string, scope: HeldScope, ttl: number): () => void {
+    const interval = ttl / 2;
+    let next: Deadline | undefined;
+    const tick = (): void => {
+      next = undefined;
+      if (scope.lost) return;
+      if (this.#closed) return scope.lose(new ClosedError(`lock ${JSON.stringify(this.#lockId)}`));
+      if (!this.extendLease(agentId, scope.token, ttl)) return scope.lose(this.#leaseLost(agentId, scope.token, ttl));
+      next = this.#runtime.timers.add(interval, tick, LEASE);
+    };
+    next = this.#runtime.timers.add(interval, tick, LEASE);
+    return () => next?.cancel();
+  }
+
   // The next live waiter becomes holder now (its deadline and listener dropped in this same
-  // step); only the notification of its promise goes through the scheduler.
+  // step); only the notification of its promise goes through the scheduler. With nobody to
+  // hand over to, a manager's lock leaves its table.
   #handOver(): void {
     const w = this.#queue.shift();
     if (w === undefined) {
       this.#holder = undefined;
+      const table = this.#table;
+      if (table !== undefined && this.#attached && !this.#closed) {
+        this.#attached = false;
+        table.forget(this, this.#token);
+      }
       return;
     }
     w.detach();

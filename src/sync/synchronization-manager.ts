@@ -4,6 +4,7 @@ import { checkName } from "../runtime/wait.js";
 import { Barrier } from "./barrier.js";
 import { checkCount } from "./checks.js";
 import { Lock } from "./lock.js";
+import { LockTable } from "./lock-table.js";
 import { describeValue } from "../runtime/describe.js";
 import { Semaphore } from "./semaphore.js";
 import type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot } from "./snapshot.js";
@@ -25,7 +26,7 @@ import type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot } f
  */
 export class SynchronizationManager {
   readonly #runtime: Runtime;
-  readonly #locks = new Map<string, Lock>();
+  readonly #locks = new LockTable();
   readonly #barriers = new Map<string, Barrier>();
   readonly #semaphores = new Map<string, Semaphore>();
   #closed = false;
@@ -49,8 +50,8 @@ export class SynchronizationManager {
     checkName(lockId, "lockId");
     let lock = this.#locks.get(lockId);
     if (lock === undefined) {
-      lock = new Lock(lockId, { runtime: this.#runtime });
-      this.#locks.set(lockId, lock);
+      lock = new Lock(lockId, { runtime: this.#runtime, table: this.#locks } as RuntimeOptions);
+      this.#locks.add(lock);
     }
     return lock;
   }
@@ -127,10 +128,9 @@ export class SynchronizationManager {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const lock of this.#locks.values()) lock.close();
+    for (const lock of this.#locks.close()) lock.close();
     for (const barrier of this.#barriers.values()) barrier.close();
     for (const semaphore of this.#semaphores.values()) semaphore.close();
-    this.#locks.clear();
     this.#barriers.clear();
     this.#semaphores.clear();
   }

@@ -97,13 +97,15 @@ export function testRuntime(scheduler?: Scheduler): TestRuntime {
 
 function runtimeOn<C extends Clock>(clock: C, scheduler?: Scheduler): TestRuntime<C> {
   const records: Grant[] = [];
-  const tracer: Tracer = {
+  // Not annotated: the object must fit the Tracer interface whether or not it has `reads`.
+  const tracer = {
     payloads: false,
-    record(kind, from, _to, name, _cid, detail) {
+    reads: false,
+    record(kind: string, from?: string, _to?: string, name?: string, _cid?: string, detail?: unknown) {
       records.push({ kind, agent: from, name, detail, at: clock.now() });
     },
   };
-  const runtime = createRuntime({ clock, scheduler, tracer });
+  const runtime = createRuntime({ clock, scheduler, tracer: tracer satisfies Tracer });
   return { runtime, clock, records };
 }
 

@@ -355,7 +355,8 @@ describe("Lock#withLock", () => {
     await clock.advance(10);
     expect(await b).toBe(true);
     release();
-    await slow;
+    // fn returned normally, but b ran in between: the result was not made under the lock.
+    await expect(slow).rejects.toBeInstanceOf(TimeoutError);
     expect(lock.holder).toBe("b");
   });
 
@@ -414,6 +415,8 @@ describe("Lock (properties)", () => {
           const { runtime, clock, records } = fcTestRuntime(s);
           const lock = new Lock("L", { runtime });
           const ttlOf = new Map<string, number | undefined>();
+          const expiredTokens = (): number[] =>
+            records.filter((r) => r.kind === "lock-expired").map((r) => (r.detail as { token: number }).token);
           const grants = (): { agent: string; token: number; at: number }[] =>
             records
               .filter((r) => r.kind === "lock")
@@ -456,9 +459,15 @@ describe("Lock (properties)", () => {
             }
             try {
               await p;
+              // Returned normally: its lease never expired while it held the lock.
+              const mine = grants().find((g) => g.agent === agent)!;
+              expect(expiredTokens().includes(mine.token), `${agent} returned normally after losing its lease`).toBe(false);
             } catch (err) {
               expect(err).toBeInstanceOf(TimeoutError);
-              timedOut.add(agent);
+              const mine = grants().find((g) => g.agent === agent);
+              // Granted, then rejected: only because its lease expired under it.
+              if (mine !== undefined) expect(expiredTokens()).toContain(mine.token);
+              else timedOut.add(agent);
             }
           };
 
@@ -500,5 +509,170 @@ describe("Lock (properties)", () => {
       ),
       { numRuns: 150, timeout: 2000 },
     );
+  });
+});
+
+describe("Lock#withLock (lease scope)", () => {
+  it("aborts the scope's signal when the lease expires, and rejects though fn returned", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    let seen: AbortSignal | undefined;
+    let finish!: () => void;
+    const run = lock.withLock(
+      "a",
+      async (token, { signal }) => {
+        expect(token).toBe(1);
+        seen = signal;
+        await new Promise<void>((r) => (finish = r));
+        return "done";
+      },
+      { ttl: 100 },
+    );
+    await clock.advance(99);
+    expect(seen?.aborted).toBe(false);
+    await clock.advance(1);
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(TimeoutError);
+    finish();
+    const err = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBe(seen?.reason);
+    expect(String((err as Error).message)).toContain('lease of lock "l" held by "a" (fencing token 1)');
+    expect(clock.pending).toBe(0);
+  });
+
+  it("passes on fn's own error when fn throws after losing the lease", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    const mine = new Error("gave up");
+    const run = lock.withLock(
+      "a",
+      async (_token, { signal }) => {
+        await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+        throw mine;
+      },
+      { ttl: 10 },
+    );
+    const outcome = expect(run).rejects.toBe(mine);
+    await clock.advance(10);
+    await outcome;
+  });
+
+  it("with autoRenew keeps the lock and its token past many ttls, then releases", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    let finish!: () => void;
+    let aborted: AbortSignal | undefined;
+    const run = lock.withLock(
+      "a",
+      async (token, { signal }) => {
+        aborted = signal;
+        await new Promise<void>((r) => (finish = r));
+        return token;
+      },
+      { ttl: 100, autoRenew: true },
+    );
+    const b = watch(lock.acquire("b"));
+    for (let i = 0; i < 10; i++) await clock.advance(60);
+    expect(lock.holder).toBe("a");
+    expect(lock.fencingToken).toBe(1);
+    expect(lock.snapshot().leaseRemaining).toBeGreaterThan(0);
+    expect(b.settled).toBe(false);
+    expect(aborted?.aborted).toBe(false);
+    finish();
+    expect(await run).toBe(1);
+    await clock.settle();
+    expect(b).toEqual({ settled: true, value: true });
+    lock.release("b");
+    expect(clock.pending).toBe(0);
+  });
+
+  it("with autoRenew aborts the signal when a renewal fails (the lock was closed)", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    let signal!: AbortSignal;
+    let finish!: () => void;
+    const run = lock.withLock(
+      "a",
+      async (_token, scope) => {
+        signal = scope.signal;
+        await new Promise<void>((r) => (finish = r));
+      },
+      { ttl: 100, autoRenew: true },
+    );
+    await clock.advance(60);
+    lock.close();
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(ClosedError);
+    finish();
+    await expect(run).rejects.toBeInstanceOf(ClosedError);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("aborts the scope's signal when the caller's signal aborts while fn runs, and leaves no listener", async () => {
+    const lock = new Lock("l");
+    const ac = new AbortController();
+    let finish!: () => void;
+    let inner!: AbortSignal;
+    const run = lock.withLock(
+      "a",
+      async (_t, { signal }) => {
+        inner = signal;
+        await new Promise<void>((r) => (finish = r));
+        return "kept the slot";
+      },
+      { signal: ac.signal },
+    );
+    await Promise.resolve();
+    await Promise.resolve();
+    const reason = new Error("caller left");
+    ac.abort(reason);
+    expect(inner.aborted).toBe(true);
+    expect(inner.reason).toBe(reason);
+    finish();
+    // The lock was not lost: fn decides, and its result comes back.
+    expect(await run).toBe("kept the slot");
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    expect(lock.holder).toBeUndefined();
+  });
+
+  it("stays source-compatible with a one-argument fn and costs no signal it never reads", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    const fn = (token: number): number => token * 10;
+    expect(await lock.withLock("a", fn, { ttl: 50 })).toBe(10);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe("Lock#extendLease", () => {
+  it("extends the holder's lease without a new token; false for a stale token or non-holder", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    await lock.acquire("a", { ttl: 100 });
+    const token = lock.fencingToken;
+    await clock.advance(90);
+    expect(lock.extendLease("a", token, 100)).toBe(true);
+    expect(lock.fencingToken).toBe(token);
+    await clock.advance(90);
+    expect(lock.holder).toBe("a");
+    expect(lock.extendLease("b", token, 100)).toBe(false);
+    expect(lock.extendLease("a", token + 1, 100)).toBe(false);
+    await clock.advance(10);
+    expect(lock.holder).toBeUndefined();
+    expect(lock.extendLease("a", token, 100)).toBe(false);
+    expect(() => lock.extendLease("a", token, -1)).toThrow(ValidationError);
+  });
+
+  it("with ttl Infinity removes the lease", async () => {
+    const clock = new VirtualClock();
+    const lock = new Lock("l", { clock });
+    await lock.acquire("a", { ttl: 10 });
+    expect(lock.extendLease("a", lock.fencingToken, Infinity)).toBe(true);
+    expect(clock.pending).toBe(0);
+    await clock.advance(100);
+    expect(lock.holder).toBe("a");
   });
 });
