@@ -42,6 +42,7 @@ export type {
 export { Lock, Barrier, Semaphore, SynchronizationManager } from "./sync/index.js";
 export type { LockAcquireOptions, BarrierOptions, SemaphoreOptions } from "./sync/index.js";
 export type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot, SyncWaiterSnapshot } from "./sync/index.js";
+export type { LockScope, WithLockOptions } from "./sync/index.js";
 
 export { EventType, EventBus, ReactiveCoordinator } from "./events/index.js";
 export type {

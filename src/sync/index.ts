@@ -1,7 +1,8 @@
 export { Barrier } from "./barrier.js";
 export type { BarrierOptions } from "./barrier.js";
 export { Lock } from "./lock.js";
-export type { LockAcquireOptions } from "./lock.js";
+export type { LockAcquireOptions, WithLockOptions } from "./lock.js";
+export type { LockScope } from "./lock-scope.js";
 export { Semaphore } from "./semaphore.js";
 export type { SemaphoreOptions } from "./semaphore.js";
 export { SynchronizationManager } from "./synchronization-manager.js";
