@@ -10,6 +10,8 @@ import { checkName, checkTimeout } from "../runtime/wait.js";
 import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
 import { SynchronizationManager } from "../sync/index.js";
+import type { Backend } from "../backends/backend.js";
+import { passThrough } from "../runtime/pass-through.js";
 import { AgentGroup, type CatalogEntry } from "./agent-group.js";
 import { SystemAgentContext, type AgentHost } from "./agent-context.js";
 import type { AgentContext } from "./context.js";
@@ -39,6 +41,13 @@ export interface SystemOptions {
   trackActiveAgents?: boolean;
   /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
   store?: StateStore;
+  /**
+   * Where state lives and how messages travel. In-process by default (nothing to install);
+   * `natsBackend()` from `covey/nats` runs the same system across processes. `shutdown()`
+   * closes it.
+   * @default in-process
+   */
+  backend?: Backend;
   /** @internal builds the store on the system's runtime (test systems wrap it). */
   storeFactory?: (runtime: Runtime) => StateStore;
   /** @internal the delivery scheduler (seeded in test systems). */
@@ -88,6 +97,7 @@ export class MultiAgentSystem {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  readonly #backend: Backend | undefined;
 
   constructor(opts: SystemOptions = {}) {
     const trace = opts.trace;
@@ -99,12 +109,24 @@ export class MultiAgentSystem {
       scheduler: opts.scheduler,
       tracer: this.#trace,
       checkPayloads: opts.checkPayloads,
+      idPrefix: opts.backend?.idPrefix,
     });
     const runtime = this.#runtime;
     const historyLimit = opts.historyLimit;
     // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
+    const backend = (this.#backend = opts.backend);
+    // A backend's parts replace the in-process defaults; the parts it leaves out stay in-process.
+    const parts = backend?.attach({
+      runtime,
+      localCatalog: () => this.#localCatalog(),
+      onError: (error, message) =>
+        void this.events.eventBus
+          .emit({ type: EventType.ERROR_OCCURRED, source: message.sender, payload: { error: errorMessage(error), topic: message.topic ?? null, messageId: message.id } })
+          .catch(() => undefined),
+    });
     const store =
       opts.store ??
+      parts?.store ??
       opts.storeFactory?.(runtime) ??
       new InMemoryStateStore(historyLimit !== undefined ? { runtime: storeRuntime(runtime), historyLimit } : { runtime: storeRuntime(runtime) });
     this.state = new NamespacedState(store);
@@ -115,6 +137,8 @@ export class MultiAgentSystem {
     this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
     this.communication = new CommunicationHub({
       runtime,
+      requestTransport: parts?.requestTransport,
+      publishTransport: parts?.publishTransport,
       onError: (error, message) => {
         void bus
           .emit({
@@ -224,6 +248,7 @@ export class MultiAgentSystem {
       }
     }
     await agent.stop();
+    await this.#backend?.agentsChanged().catch(() => undefined);
     return true;
   }
 
@@ -264,6 +289,11 @@ export class MultiAgentSystem {
 
   /** The agents on offer: name, description, capabilities, instances and JSON Schemas of their contracts. */
   catalog(): CatalogEntry[] {
+    const local = this.#localCatalog();
+    return this.#backend === undefined ? local : this.#backend.catalog(local);
+  }
+
+  #localCatalog(): CatalogEntry[] {
     return [...this.#groups.values()].map((g) => g.catalogEntry());
   }
 
@@ -326,6 +356,7 @@ export class MultiAgentSystem {
     this.events.close();
     this.#runtime.timers.clear();
     this.#wakeIdle();
+    await this.#backend?.close();
   }
 
   // Not async: one promise per call, the channel's. Failures are rejections, never throws.
@@ -363,8 +394,18 @@ export class MultiAgentSystem {
       // A teaching agent answers under its own id (its name); a mesh name dispatches to the
       // least busy instance.
       if (spec !== undefined) {
+        const remoteInput = this.#backend !== undefined && this.#backend.kind !== "in-process" ? spec.input : undefined;
         const tracer = this.#runtime.tracer;
         group.unregister = this.communication.requestReply.registerHandler(group.name, (m) => {
+          // Over a shared backend the caller may be in another process, where this contract is
+          // unknown: check the input here; a refusal is the caller's ValidationError, not a failure.
+          if (remoteInput !== undefined) {
+            try {
+              m = { ...m, payload: parseWith(remoteInput, m.payload, "input", group.name) };
+            } catch (error) {
+              throw passThrough(error as object);
+            }
+          }
           const target = group.pick();
           if (target === undefined) throw new NoResponderError(group.name);
           tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
@@ -373,6 +414,8 @@ export class MultiAgentSystem {
       }
     }
     await agent.start();
+    // A shared backend publishes the new instance count to the mesh's catalog.
+    await this.#backend?.agentsChanged().catch(() => undefined);
     return agent;
   }
 

@@ -3,11 +3,16 @@ import type { Message } from "./message.js";
 import { PubSubChannel } from "./pub-sub.js";
 import { RequestReplyChannel } from "./request-reply.js";
 import { StreamingChannel } from "./streaming.js";
+import type { PublishTransport, RequestTransport } from "./transport.js";
 
 /** Options of a {@link CommunicationHub}. */
 export interface CommunicationHubOptions extends RuntimeOptions {
   /** Passed on to the pub-sub channel: receives what a subscriber threw and its message. */
   onError?: (error: unknown, message: Message) => void;
+  /** @internal where requests travel (a backend's); in-process when absent. */
+  requestTransport?: RequestTransport | undefined;
+  /** @internal where publications travel (a backend's); in-process when absent. */
+  publishTransport?: PublishTransport | undefined;
 }
 
 /**
@@ -32,8 +37,14 @@ export class CommunicationHub {
 
   constructor(opts?: CommunicationHubOptions) {
     const runtime = resolveRuntime(opts);
-    this.requestReply = new RequestReplyChannel({ runtime });
-    this.pubSub = new PubSubChannel(opts?.onError === undefined ? { runtime } : { runtime, onError: opts.onError });
+    const requestTransport = opts?.requestTransport;
+    const publishTransport = opts?.publishTransport;
+    this.requestReply = new RequestReplyChannel(requestTransport === undefined ? { runtime } : { runtime, transport: requestTransport });
+    this.pubSub = new PubSubChannel({
+      runtime,
+      ...(opts?.onError === undefined ? {} : { onError: opts.onError }),
+      ...(publishTransport === undefined ? {} : { transport: publishTransport }),
+    });
     this.streaming = new StreamingChannel({ runtime });
   }
 

@@ -33,13 +33,15 @@ export function createRuntime(opts: {
   scheduler?: Scheduler | undefined;
   tracer?: Tracer | undefined;
   checkPayloads?: boolean | undefined;
+  /** Put before every id (a backend shared across processes gives a per-process one). */
+  idPrefix?: string | undefined;
 } = {}): Runtime {
   const clock = opts.clock ?? systemClock;
   return {
     clock,
     timers: new TimerQueue(clock),
     scheduler: opts.scheduler ?? immediateScheduler,
-    ids: new IdGenerator(),
+    ids: new IdGenerator(opts.idPrefix),
     tracer: opts.tracer,
     checkPayloads: opts.checkPayloads ?? false,
   };

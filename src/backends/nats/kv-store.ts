@@ -85,7 +85,7 @@ export class NatsStateStore implements StateStore {
   readonly #kv: KV;
   readonly #stream: string;
   readonly #prefix: string;
-  readonly #clock: Clock;
+  #clock: Clock;
   readonly #maxValueBytes: number;
   readonly #queue = new OpQueue();
   readonly #feed: ChangeFeed;
@@ -107,6 +107,11 @@ export class NatsStateStore implements StateStore {
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
     this.#ring = new HistoryRing(opts.historyLimit ?? 1000);
     this.#feed = new ChangeFeed(immediateScheduler, opts.onListenerError ?? warnListenerError);
+  }
+
+  /** @internal entry timestamps come from `clock` from now on (the system's, when a backend attaches). */
+  useClock(clock: Clock): void {
+    this.#clock = clock;
   }
 
   /** @internal starts following the bucket and resolves once it caught up with it. */
@@ -218,7 +223,7 @@ export class NatsStateStore implements StateStore {
     let initial: StateChange[] | undefined;
     if (includeCurrent) {
       initial = [];
-      for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k)!, undefined));
+      for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k), undefined));
     } else if (fromVersion !== undefined) {
       initial = this.#ring.since(fromVersion, (k) => matches(filter, k));
     }

@@ -47,3 +47,17 @@ export function withNatsServer(name: string, body: (fixture: () => NatsFixture) 
     return fixture;
   });
 }
+
+/**
+ * Resolves with `probe()`'s value once `done(value)` holds, checking every 10 ms; rejects after
+ * `timeoutMs` with the last value. For what other processes make visible (catalog, pub-sub).
+ */
+export async function eventually<T>(probe: () => T, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (done(value)) return value;
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

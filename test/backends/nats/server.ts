@@ -55,8 +55,8 @@ function launch(args: string[]): Promise<{ child: ChildProcess; port: number }> 
     };
     child.once("error", fail);
     child.once("exit", (code) => fail(new Error(`nats-server exited with ${String(code)}:\n${log}`)));
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
       log += chunk;
       const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
       if (m !== null) {
@@ -64,8 +64,8 @@ function launch(args: string[]): Promise<{ child: ChildProcess; port: number }> 
         child.removeAllListeners("exit");
         child.removeAllListeners("error");
         // Keep draining its log so the pipe never fills.
-        child.stderr!.removeAllListeners("data");
-        child.stderr!.resume();
+        child.stderr.removeAllListeners("data");
+        child.stderr.resume();
         resolve({ child, port: Number(m[1]) });
       }
     });

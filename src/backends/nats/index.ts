@@ -1,0 +1,5 @@
+export { natsBackend } from "./nats-backend.js";
+export type { NatsBackend, NatsBackendOptions } from "./nats-backend.js";
+export { natsStateStore, NatsStateStore } from "./kv-store.js";
+export type { NatsStateStoreOptions } from "./kv-store.js";
+export type { Backend } from "../backend.js";

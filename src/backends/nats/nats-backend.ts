@@ -1,0 +1,128 @@
+import { randomBytes } from "node:crypto";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
+import type { CatalogEntry } from "../../agents/agent-group.js";
+import { ValidationError } from "../../errors.js";
+import { describeValue } from "../../runtime/describe.js";
+import type { Backend, BackendHost, BackendParts } from "../backend.js";
+import { NatsCatalog } from "./catalog.js";
+import { natsStateStore, type NatsStateStore } from "./kv-store.js";
+import { NatsPublishTransport } from "./publish-transport.js";
+import { NatsRequestTransport } from "./request-transport.js";
+import { Subjects } from "./wire.js";
+
+/** Options of {@link natsBackend}. */
+export interface NatsBackendOptions {
+  /** The NATS server(s) to connect to, e.g. `"nats://127.0.0.1:4222"`. */
+  servers: string | string[];
+  /**
+   * The mesh to join: processes with the same mesh name share state, agents, catalog and
+   * pub-sub. `[A-Za-z0-9_-]+`.
+   * @default "covey"
+   */
+  mesh?: string;
+  /** This process's id on the mesh (a subject token, `[A-Za-z0-9_-]+`). @default random */
+  processId?: string;
+  /** Progress-frame interval of requests; a silent responder fails its callers after three. @default 500 */
+  heartbeatMs?: number;
+  /** How often this process rewrites its catalog entries; entries older than three intervals are dropped. @default 2000 */
+  catalogRefreshMs?: number;
+  /** Revisions the state bucket keeps per key (1..64). @default 16 */
+  keyHistory?: number;
+  /** Where the mesh's buckets live on the server. @default "file" */
+  storage?: "file" | "memory";
+  /** More options for `connect()` of `@nats-io/transport-node` (auth, TLS, reconnect policy). */
+  connection?: Partial<ConnectionOptions>;
+}
+
+/** A {@link Backend} on NATS, with access to what it opened. */
+export interface NatsBackend extends Backend {
+  readonly kind: "nats";
+  /** The mesh name. */
+  readonly mesh: string;
+  /** This process's id on the mesh. */
+  readonly processId: string;
+  /** The connection (closed by `system.shutdown()`). */
+  readonly connection: NatsConnection;
+  /** The mesh's shared state store (bucket `covey_<mesh>_state`). */
+  readonly store: NatsStateStore;
+}
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+function checkToken(value: unknown, what: string): string {
+  if (typeof value !== "string" || !TOKEN.test(value)) {
+    throw new ValidationError(`${what} must match [A-Za-z0-9_-]+, got ${describeValue(value)}`, [{ path: [what], message: "must match [A-Za-z0-9_-]+" }]);
+  }
+  return value;
+}
+
+/**
+ * Connects to NATS and returns a backend that runs a system across processes: every process
+ * that joins the same `mesh` shares the state (a JetStream KV bucket), calls agents by name
+ * (one subject per name, a queue group across processes), sees one catalog and shares pub-sub.
+ * `system.shutdown()` removes this process's catalog entries and closes the connection.
+ * Needs nats-server 2.9 or later with JetStream (`nats-server -js`).
+ *
+ * @example
+ * ```ts
+ * import { createSystem } from "covey";
+ * import { natsBackend } from "covey/nats";
+ * const system = createSystem({ backend: await natsBackend({ servers: "nats://127.0.0.1:4222", mesh: "crew" }) });
+ * ```
+ */
+export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend> {
+  if (opts === null || typeof opts !== "object") throw new ValidationError("natsBackend needs options { servers, mesh? }", [{ path: [], message: "must be an object" }]);
+  const servers = opts.servers;
+  if (!(typeof servers === "string" || (Array.isArray(servers) && servers.every((s) => typeof s === "string"))) || servers.length === 0) {
+    throw new ValidationError(`servers must be a URL or a list of URLs, got ${describeValue(servers)}`, [{ path: ["servers"], message: "must be a string or string[]" }]);
+  }
+  const mesh = checkToken(opts.mesh ?? "covey", "mesh");
+  const processId = checkToken(opts.processId ?? `p${randomBytes(5).toString("hex")}`, "processId");
+  const storage = opts.storage ?? "file";
+  const nc = await connect({ maxReconnectAttempts: -1, ...opts.connection, servers, name: `covey:${mesh}:${processId}` });
+  try {
+    const store = await natsStateStore(nc, { bucket: `covey_${mesh}_state`, storage, ...(opts.keyHistory === undefined ? {} : { keyHistory: opts.keyHistory }) });
+    const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0 });
+    const subjects = new Subjects(mesh);
+    const catalog = new NatsCatalog(catalogStore, processId, opts.catalogRefreshMs ?? 2000, (name) => subjects.agent(name));
+    let requests: NatsRequestTransport | undefined;
+    let publications: NatsPublishTransport | undefined;
+    let closed = false;
+    const backend: NatsBackend = {
+      kind: "nats",
+      idPrefix: `${processId}:`,
+      mesh,
+      processId,
+      connection: nc,
+      store,
+      attach(host: BackendHost): BackendParts {
+        if (requests !== undefined) throw new ValidationError("a NATS backend serves one system; call natsBackend() once per system", []);
+        store.useClock(host.runtime.clock);
+        catalog.setSource(host.localCatalog);
+        requests = new NatsRequestTransport(nc, subjects, processId, host.runtime, opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs });
+        publications = new NatsPublishTransport(nc, subjects, processId, host.runtime, host.onError);
+        return { store, requestTransport: requests, publishTransport: publications };
+      },
+      catalog(): CatalogEntry[] {
+        return catalog.list();
+      },
+      agentsChanged(): Promise<void> {
+        return catalog.changed();
+      },
+      async close(): Promise<void> {
+        if (closed) return;
+        closed = true;
+        await catalog.close().catch(() => undefined);
+        requests?.close();
+        publications?.close();
+        await catalogStore.close();
+        await store.close();
+        await nc.drain().catch(() => undefined);
+      },
+    };
+    return backend;
+  } catch (error) {
+    await nc.close().catch(() => undefined);
+    throw error;
+  }
+}
