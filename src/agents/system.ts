@@ -6,6 +6,8 @@ import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
+import type { Tracer } from "../runtime/trace.js";
+import type { InspectOptions, Inspector } from "../inspector/types.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
@@ -90,13 +92,15 @@ export class MultiAgentSystem {
   /** The "shared" namespace: `state.namespace("shared")`; also `events.state`. */
   readonly kv: StateStore;
   readonly #runtime: Runtime;
-  readonly #trace: TraceBuffer | undefined;
+  // Set later only by inspect(), on a system created without tracing.
+  #trace: TraceBuffer | undefined;
   readonly #agents = new Map<string, CoordinatedAgent>();
   readonly #groups = new Map<string, AgentGroup>();
   readonly #host: AgentHost;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  readonly #inspectors = new Set<Inspector>();
   readonly #backend: Backend | undefined;
 
   constructor(opts: SystemOptions = {}) {
@@ -292,6 +296,37 @@ export class MultiAgentSystem {
     const local = this.#localCatalog();
     return this.#backend === undefined ? local : this.#backend.catalog(local);
   }
+  /**
+   * Starts the inspector, a local web page of this running system: agents, catalog (with a
+   * form to call them when `allowCalls`), the live message flow, state with each key's
+   * history, locks, semaphores, barriers, events, the board, and a replayer for traces.
+   * It listens on loopback unless `host` says otherwise, and the URL it prints and returns
+   * carries a random access token that every request must present. A system created without
+   * `trace` starts recording now, so the page sees live records; a system that never calls
+   * `inspect` pays nothing (the inspector's code is not even loaded). `shutdown()` closes it.
+   * @default port 0 (a free port), host "127.0.0.1", allowCalls false (read-only)
+   * @throws ValidationError for bad options; ClosedError after shutdown.
+   * @example
+   * ```ts
+   * const inspector = await system.inspect({ port: 4000 }); // prints http://127.0.0.1:4000/?token=…
+   * await inspector.close();
+   * ```
+   */
+  async inspect(opts: InspectOptions = {}): Promise<Inspector> {
+    this.#checkOpen();
+    const { startInspector } = await import("../inspector/server.js");
+    const inspector = await startInspector(this, opts, this.#recording());
+    const handle: Inspector = {
+      url: inspector.url,
+      close: () => {
+        this.#inspectors.delete(handle);
+        return inspector.close();
+      },
+    };
+    this.#inspectors.add(handle);
+    return handle;
+  }
+
 
   #localCatalog(): CatalogEntry[] {
     return [...this.#groups.values()].map((g) => g.catalogEntry());
@@ -348,6 +383,7 @@ export class MultiAgentSystem {
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const inspector of [...this.#inspectors]) await inspector.close();
     // Channels first: every pending request and call ends with ClosedError before the agents'
     // signals abort their running handlers.
     this.communication.close();
@@ -395,7 +431,6 @@ export class MultiAgentSystem {
       // least busy instance.
       if (spec !== undefined) {
         const remoteInput = this.#backend !== undefined && this.#backend.kind !== "in-process" ? spec.input : undefined;
-        const tracer = this.#runtime.tracer;
         group.unregister = this.communication.requestReply.registerHandler(group.name, (m) => {
           // Over a shared backend the caller may be in another process, where this contract is
           // unknown: check the input here; a refusal is the caller's ValidationError, not a failure.
@@ -408,7 +443,8 @@ export class MultiAgentSystem {
           }
           const target = group.pick();
           if (target === undefined) throw new NoResponderError(group.name);
-          tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
+          // Read at each dispatch: inspect() may turn tracing on after the agent was added.
+          this.#runtime.tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
           return target.receive(m);
         });
       }
@@ -419,12 +455,29 @@ export class MultiAgentSystem {
     return agent;
   }
 
+  // The inspector needs live records: a system created without `trace` starts recording
+  // (with payloads) when inspect() is called. Components read runtime.tracer at each use; the
+  // stores were built without a tracer, so their writes reach the trace through a watch.
+  #recording(): TraceBuffer {
+    if (this.#trace === undefined) {
+      const clock = this.#runtime.clock;
+      this.#trace = new TraceBuffer(() => clock.now(), { payloads: true });
+      (this.#runtime as { tracer: Tracer | undefined }).tracer = this.#trace;
+      this.#traceState();
+    }
+    return this.#trace;
+  }
+
   #traceState(): void {
     const tracer = this.#trace!;
     for (const ns of ["shared", "agents"]) {
       this.state.namespace(ns).watch("*", (change) => {
         const by = change.entry?.updatedBy ?? change.previous?.updatedBy;
-        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set" ? { version: change.entry?.version } : { deleted: true });
+        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set"
+            ? tracer.payloads
+              ? { type: "set", version: change.entry?.version, value: change.entry?.value }
+              : { type: "set", version: change.entry?.version }
+            : { type: "delete" });
       });
     }
   }
