@@ -1,6 +1,6 @@
 import type { Runtime } from "../runtime/runtime.js";
 import { immediateScheduler, type Scheduler } from "../runtime/scheduler.js";
-import { isThenable, type Message, type MessageHandler, type PublishResult } from "./message.js";
+import type { Message, MessageHandler, PublishResult } from "./message.js";
 import { parseSubscriptionTopic } from "./topic.js";
 import { Subscription, TopicTrie } from "./topic-trie.js";
 import type { ErrorReporter, PublishTransport } from "./transport.js";
@@ -12,6 +12,37 @@ const RESULTS: readonly PublishResult[] = Array.from({ length: 64 }, (_, deliver
 
 function resultOf(delivered: number, failed: number): PublishResult {
   return failed === 0 && delivered < RESULTS.length ? RESULTS[delivered]! : { delivered, failed };
+}
+
+type Then = (this: unknown, onFulfilled: (value: unknown) => void, onRejected: (reason: unknown) => void) => unknown;
+
+/**
+ * The `then` method of what a handler returned when it is a thenable, read exactly once (a
+ * getter may answer differently on a second read); undefined for anything else. Throws what
+ * reading it throws (a hostile getter or Proxy trap): the caller counts that as a failure.
+ * @internal
+ */
+export function thenOf(value: unknown): Then | undefined {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
+  const then: unknown = (value as { then?: unknown }).then;
+  return typeof then === "function" ? (then as Then) : undefined;
+}
+
+/**
+ * Reports a failed subscriber without ever throwing: a reporter that throws (or chokes on a
+ * hostile error value) must not stop the publication reaching the other subscribers.
+ * @internal
+ */
+export function reportSafely(report: ErrorReporter, error: unknown, message: Message): void {
+  try {
+    report(error, message);
+  } catch {
+    try {
+      process.emitWarning(`covey: reporting a failed subscriber to ${JSON.stringify(message.topic)} threw`, { code: "COVEY_SUBSCRIBER_FAILED" });
+    } catch {
+      // Nothing is left to report with; the publication carries on.
+    }
+  }
 }
 
 /** One publication on its way to its subscribers: counts what finished. */
@@ -38,28 +69,43 @@ class Fanout {
       return;
     }
     let result: unknown;
+    let then: Then | undefined;
     try {
       result = sub.handler(this.message);
+      then = thenOf(result);
     } catch (error) {
       this.#failed(error);
       return;
     }
     // The delivery is done; a returned promise stays outstanding until it settles.
-    if (isThenable(result)) this.await(result);
+    if (then !== undefined) this.await(result, then);
     else this.delivered++;
     this.#finish();
   }
 
-  /** Counts a handler's promise as outstanding until it settles. */
-  await(promise: PromiseLike<unknown>): void {
+  /**
+   * Counts a handler's thenable as outstanding until it settles, once: a thenable that calls
+   * back twice, or throws from `then`, is counted once.
+   */
+  await(thenable: unknown, then: Then): void {
     this.outstanding++;
-    promise.then(
-      () => {
-        this.delivered++;
-        this.#finish();
-      },
-      (error: unknown) => this.#failed(error),
-    );
+    let settled = false;
+    const fulfilled = (): void => {
+      if (settled) return;
+      settled = true;
+      this.delivered++;
+      this.#finish();
+    };
+    const rejected = (error: unknown): void => {
+      if (settled) return;
+      settled = true;
+      this.#failed(error);
+    };
+    try {
+      then.call(thenable, fulfilled, rejected);
+    } catch (error) {
+      rejected(error);
+    }
   }
 
   /** The counts once nothing is outstanding. */
@@ -70,7 +116,7 @@ class Fanout {
 
   #failed(error: unknown): void {
     this.failed++;
-    this.report(error, this.message);
+    reportSafely(this.report, error, this.message);
     this.#finish();
   }
 
@@ -150,14 +196,16 @@ export class InProcessPublishTransport implements PublishTransport {
       // Unsubscribed by an earlier handler of this very publish.
       if (!sub.active) continue;
       let result: unknown;
+      let then: Then | undefined;
       try {
         result = sub.handler(message);
+        then = thenOf(result);
       } catch (error) {
         failed++;
-        report(error, message);
+        reportSafely(report, error, message);
         continue;
       }
-      if (isThenable(result)) (fanout ??= new Fanout(message, 0, report)).await(result);
+      if (then !== undefined) (fanout ??= new Fanout(message, 0, report)).await(result, then);
       else delivered++;
     }
     if (fanout === undefined) return resultOf(delivered, failed);

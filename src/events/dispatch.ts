@@ -40,29 +40,51 @@ export class EmitRun {
     this.#remaining++;
   }
 
-  /** Runs one handler with its errors isolated; called by the scheduler's delivery. */
+  /**
+   * Runs one handler with its errors isolated; called by the scheduler's delivery. Never
+   * throws: whatever the handler returns or throws (a thenable whose `then` getter throws, a
+   * Proxy whose traps throw) ends as this handler's failure, and the other handlers still run.
+   */
   invoke(sub: Subscription): void {
     if (sub.active) {
       let result: unknown;
+      let then: unknown;
       try {
         result = sub.handler(this.event);
+        // Read once: a getter may answer differently on a second read.
+        if (result !== null && (typeof result === "object" || typeof result === "function")) then = (result as { then?: unknown }).then;
       } catch (err) {
         this.#fail(err);
         this.#finish();
         return;
       }
-      if (result !== null && (typeof result === "object" || typeof result === "function") && typeof (result as PromiseLike<unknown>).then === "function") {
-        Promise.resolve(result as PromiseLike<unknown>).then(
-          () => this.#finish(),
-          (err: unknown) => {
-            this.#fail(err);
-            this.#finish();
-          },
-        );
+      if (typeof then === "function") {
+        this.#await(result, then as (this: unknown, ok: () => void, fail: (e: unknown) => void) => unknown);
         return;
       }
     }
     this.#finish();
+  }
+
+  /** Waits for a handler's thenable; counts it once however it calls back (or throws). */
+  #await(thenable: unknown, then: (this: unknown, ok: () => void, fail: (e: unknown) => void) => unknown): void {
+    let settled = false;
+    const ok = (): void => {
+      if (settled) return;
+      settled = true;
+      this.#finish();
+    };
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      this.#fail(err);
+      this.#finish();
+    };
+    try {
+      then.call(thenable, ok, fail);
+    } catch (err) {
+      fail(err);
+    }
   }
 
   /** Undefined when every handler is done already (the common, all-sync case); else a promise. */
@@ -74,7 +96,13 @@ export class EmitRun {
   }
 
   #fail(err: unknown): void {
-    const reported = this.#onFailure(err, this.event);
+    let reported: Promise<void> | undefined;
+    try {
+      reported = this.#onFailure(err, this.event);
+    } catch {
+      // The bus's failure hook guards itself; this is the last line of defence.
+      reported = undefined;
+    }
     if (reported !== undefined) {
       this.#remaining++;
       const finish = (): void => this.#finish();

@@ -233,7 +233,7 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     }
     const payload: ErrorOccurredPayload = {
       error: describe(error),
-      errorName: error instanceof Error ? error.name : "unknown",
+      errorName: nameOf(error),
       eventType: event.type,
       eventId: event.id,
       eventSource: event.source,
@@ -254,7 +254,23 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   }
 }
 
-const describe = errorMessage;
+/** The message of what a handler threw, never throwing itself (a hostile Proxy included). */
+function describe(error: unknown): string {
+  try {
+    return errorMessage(error);
+  } catch {
+    return "an unreadable value";
+  }
+}
+
+/** The class name of what a handler threw; "unknown" for a non-Error or an unreadable value. */
+function nameOf(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.name) : "unknown";
+  } catch {
+    return "unknown";
+  }
+}
 
 // The last resort for a failure nothing else can receive: never silent, never fatal.
 function warn(message: string): void {

@@ -1,19 +1,37 @@
-/** One thing that crossed a system: a request, reply, error, publication, event, state write or lock hand-over. */
+import { traceToMermaid, type MermaidOptions } from "./trace-mermaid.js";
+
+export { traceToMermaid } from "./trace-mermaid.js";
+export type { MermaidOptions } from "./trace-mermaid.js";
+
+/**
+ * One thing that crossed a system: a request, reply, error, publication, event, state write
+ * (or read) or lock hand-over.
+ */
 export interface TraceRecord {
   /** Position in the trace, from 1; never reused, also after old records are dropped. */
   seq: number;
   /** Clock time of the record, in ms. */
   at: number;
-  /** What happened: `request`, `reply`, `error`, `publish`, `event`, `state`, `lock`, ... */
+  /**
+   * What happened: `request`, `reply`, `error`, `publish`, `event`, `state` (a write, recorded
+   * at commit), `read` (with `trace: { reads: true }`), `lock`, ...
+   */
   kind: string;
   from?: string;
   to?: string;
-  /** The subject: an agent name, topic, event type, key or lock id. */
+  /** The subject: an agent name, topic, event type, key (`namespace/key`) or lock id. */
   name?: string;
   correlationId?: string;
-  /** Extra summary; payloads only when tracing was created with `payloads: true`. */
+  /**
+   * Extra summary: for `state`, `{ type: "set", version, previous? }` or
+   * `{ type: "delete", previous? }` (`previous`: the version replaced); for `read`,
+   * `{ version }` (0: the key was absent). Payloads only with `payloads: true`.
+   */
   detail?: unknown;
 }
+
+/** Called with each new trace record as it is made. */
+export type TraceListener = (record: TraceRecord) => void;
 
 /** A bounded record of what crossed a system, oldest first. */
 export interface Trace {
@@ -21,8 +39,23 @@ export interface Trace {
   readonly records: readonly TraceRecord[];
   /** The records as plain data (a copy). */
   toJSON(): TraceRecord[];
-  /** A Mermaid `sequenceDiagram` of the records, one participant per agent. */
-  toMermaid(opts?: { limit?: number }): string;
+  /**
+   * A Mermaid `sequenceDiagram` of the records, one participant per agent; `opts` filters
+   * them (see {@link MermaidOptions}). Paste it in a ```` ```mermaid ```` block (GitHub renders
+   * it) or on mermaid.live.
+   */
+  toMermaid(opts?: MermaidOptions): string;
+  /**
+   * Calls `listener` with every record made from now on, synchronously, in order (a live
+   * view, e.g. an inspector). A listener that throws is reported as a process warning and
+   * never stops the system or the other listeners.
+   * @returns an idempotent unsubscribe function
+   * @example
+   * ```ts
+   * const stop = system.trace.subscribe((r) => console.log(r.seq, r.kind, r.name));
+   * ```
+   */
+  subscribe(listener: TraceListener): () => void;
 }
 
 /**
@@ -33,7 +66,22 @@ export interface Trace {
 export interface Tracer {
   /** Whether payloads may be attached to records as `detail`. */
   readonly payloads: boolean;
+  /** Whether state reads are recorded too (kind `read`). */
+  readonly reads: boolean;
   record(kind: string, from?: string, to?: string, name?: string, correlationId?: string, detail?: unknown): void;
+}
+
+/** Options of a {@link TraceBuffer}. @internal */
+export interface TraceBufferOptions {
+  limit?: number;
+  payloads?: boolean;
+  reads?: boolean;
+}
+
+function reportListenerError(error: unknown): void {
+  const warning = new Error(`A trace listener threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  warning.name = "CoveyListenerWarning";
+  process.emitWarning(warning);
 }
 
 /**
@@ -43,16 +91,20 @@ export interface Tracer {
  */
 export class TraceBuffer implements Trace, Tracer {
   readonly payloads: boolean;
+  readonly reads: boolean;
   readonly #limit: number;
   readonly #now: () => number;
   readonly #ring: TraceRecord[] = [];
   #next = 0;
   #seq = 0;
+  // Copy-on-write: a listener that unsubscribes while being called does not disturb the loop.
+  #listeners: readonly TraceListener[] = [];
 
-  constructor(now: () => number, opts: { limit?: number; payloads?: boolean } = {}) {
+  constructor(now: () => number, opts: TraceBufferOptions = {}) {
     this.#now = now;
     this.#limit = Math.max(1, opts.limit ?? 10_000);
     this.payloads = opts.payloads ?? false;
+    this.reads = opts.reads ?? false;
   }
 
   record(kind: string, from?: string, to?: string, name?: string, correlationId?: string, detail?: unknown): void {
@@ -65,6 +117,14 @@ export class TraceBuffer implements Trace, Tracer {
     if (this.#ring.length < this.#limit) this.#ring.push(rec);
     else this.#ring[this.#next] = rec;
     this.#next = (this.#next + 1) % this.#limit;
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i]!(rec);
+      } catch (error) {
+        reportListenerError(error);
+      }
+    }
   }
 
   get records(): readonly TraceRecord[] {
@@ -76,8 +136,19 @@ export class TraceBuffer implements Trace, Tracer {
     return this.records.map((r) => ({ ...r }));
   }
 
-  toMermaid(opts: { limit?: number } = {}): string {
-    return traceToMermaid(this.records, opts.limit);
+  toMermaid(opts: MermaidOptions = {}): string {
+    return traceToMermaid(this.records, opts);
+  }
+
+  subscribe(listener: TraceListener): () => void {
+    if (typeof listener !== "function") throw new TypeError("trace listener must be a function");
+    this.#listeners = [...this.#listeners, listener];
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 }
 
@@ -85,43 +156,36 @@ export class TraceBuffer implements Trace, Tracer {
 export const emptyTrace: Trace = Object.freeze({
   records: Object.freeze([]),
   toJSON: () => [],
-  toMermaid: () => traceToMermaid([]),
+  toMermaid: (opts?: MermaidOptions) => traceToMermaid([], opts),
+  subscribe: () => () => undefined,
 });
 
-// Mermaid treats "#" and ";" as entity syntax and ":" / newlines as structure.
-function label(text: string): string {
-  return text.replace(/[#;:\r\n]/g, (c) => (c === "#" ? "#35;" : c === ";" ? "#59;" : c === ":" ? "#58;" : " "));
-}
-
 /**
- * Renders records as a Mermaid sequence diagram: requests as arrows, replies as dashed
- * arrows, errors as crossed arrows, everything else as notes over the party involved.
- * `limit` keeps the last `limit` records.
+ * A tracer for a state store: names keys as the user wrote them (`keyName` turns the store's
+ * internal key into e.g. `shared/plan`) and adds to each write the version it replaced
+ * (`previous`), so a diagram shows `set plan v3 → v4` and a lost update is visible.
+ * @internal
  */
-export function traceToMermaid(records: readonly TraceRecord[], limit?: number): string {
-  const slice = limit !== undefined && limit < records.length ? records.slice(records.length - limit) : records;
-  const ids = new Map<string, string>();
-  const body: string[] = [];
-  const who = (name: string): string => {
-    let id = ids.get(name);
-    if (id === undefined) {
-      id = `P${ids.size + 1}`;
-      ids.set(name, id);
-    }
-    return id;
+export function stateTracer(inner: Tracer, keyName: (storeKey: string) => string): Tracer {
+  // Last version written per store key: what the next write of that key replaces.
+  const versions = new Map<string, number>();
+  return {
+    payloads: inner.payloads,
+    reads: inner.reads,
+    record(kind, from, to, name, correlationId, detail) {
+      if (name === undefined || (kind !== "state" && kind !== "read")) {
+        inner.record(kind, from, to, name, correlationId, detail);
+        return;
+      }
+      let d = detail;
+      if (kind === "state" && detail !== null && typeof detail === "object") {
+        const previous = versions.get(name);
+        const written = (detail as { version?: unknown }).version;
+        if (typeof written === "number") versions.set(name, written);
+        else versions.delete(name);
+        if (previous !== undefined) d = { ...detail, previous };
+      }
+      inner.record(kind, from, to, keyName(name), correlationId, d);
+    },
   };
-  for (const r of slice) {
-    const subject = r.name !== undefined ? label(r.name) : "";
-    const from = r.from !== undefined ? who(r.from) : undefined;
-    const to = r.to !== undefined ? who(r.to) : undefined;
-    if (from !== undefined && to !== undefined && from !== to) {
-      const arrow = r.kind === "reply" ? "-->>" : r.kind === "error" || r.kind === "timeout" ? "-x" : "->>";
-      body.push(`  ${from}${arrow}${to}: ${label(r.kind)}${subject ? ` ${subject}` : ""}`);
-    } else if (from !== undefined || to !== undefined) {
-      body.push(`  Note over ${(from ?? to)!}: ${label(r.kind)}${subject ? ` ${subject}` : ""}`);
-    }
-  }
-  const head = ["sequenceDiagram"];
-  for (const [name, id] of ids) head.push(`  participant ${id} as ${label(name)}`);
-  return [...head, ...body].join("\n") + "\n";
 }

@@ -1,11 +1,13 @@
-import type { MultiAgentSystem } from "../agents/system.js";
 import type { Trace } from "../runtime/trace.js";
 import { deriveSeed } from "./seeded-scheduler.js";
-import { createTestSystem, type TestFaults } from "./test-system.js";
-import type { VirtualClock } from "./virtual-clock.js";
+import { createTestSystem, type TestFaults, type TestSystem } from "./test-system.js";
 
-/** A test scenario: drives a fresh test system and throws (an assertion) when it fails. */
-export type Scenario = (t: { system: MultiAgentSystem; clock: VirtualClock; seed: number }) => Promise<void>;
+/**
+ * A test scenario: drives a fresh test system and throws (an assertion) when it fails. It
+ * gets the whole test system (`system`, `clock`, `seed`, `run`, `runUntil`, `random`); the
+ * run drives virtual time by itself, so a scenario need not advance the clock.
+ */
+export type Scenario = (t: TestSystem) => Promise<void>;
 
 /** One failing run found by {@link explore}. */
 export interface ExploreFailure {
@@ -14,6 +16,8 @@ export interface ExploreFailure {
   error: unknown;
   /** The run's trace as a Mermaid sequence diagram. */
   mermaid: string;
+  /** The faults injected in the run (absent when none were): `replay(scenario, failure)` uses them. */
+  faults?: TestFaults;
 }
 
 /** Options of {@link explore} and {@link replay}. */
@@ -29,19 +33,23 @@ export interface ExploreOptions {
 }
 
 async function runOnce(scenario: Scenario, seed: number, faults: TestFaults | undefined): Promise<{ error?: unknown; trace: Trace }> {
-  const { system, clock } = createTestSystem(faults !== undefined ? { seed, faults } : { seed });
+  const t = createTestSystem(faults !== undefined ? { seed, faults } : { seed });
+  const { system, clock } = t;
   let error: unknown;
   let failed = false;
   try {
-    await scenario({ system, clock, seed });
+    // Driven: a delayed delivery, a sleep or a timeout plays out on virtual time, and a run
+    // that can no longer progress ends with a DeadlockError instead of hanging.
+    await t.run((async () => scenario(t))());
   } catch (e) {
     failed = true;
     error = e;
   } finally {
-    await system.shutdown();
-    // Deliveries already scheduled still run (and trace) after shutdown: let them, so the
-    // trace returned is final.
-    await clock.settle();
+    // Driven too: stopping agents emits events, which a delay fault may hold on the clock.
+    await t.run(system.shutdown()).catch(() => undefined);
+    // Deliveries already scheduled (delayed ones included) still run and trace after
+    // shutdown: let them, so the trace returned is final.
+    await clock.runAll({ maxTimers: 10_000 }).catch(() => undefined);
   }
   return failed ? { error, trace: system.trace } : { trace: system.trace };
 }
@@ -69,7 +77,9 @@ export async function explore(
     const result = await runOnce(scenario, seed, opts.faults);
     ran++;
     if ("error" in result) {
-      failures.push({ seed, error: result.error, mermaid: result.trace.toMermaid() });
+      const failure: ExploreFailure = { seed, error: result.error, mermaid: result.trace.toMermaid() };
+      if (opts.faults !== undefined) failure.faults = opts.faults;
+      failures.push(failure);
       if (opts.stopOnFailure === true) break;
     }
   }
@@ -77,9 +87,21 @@ export async function explore(
 }
 
 /**
- * Re-runs `scenario` with one seed (as reported by {@link explore}); the trace is identical
- * to the explored run's.
+ * Re-runs one explored run exactly: give it the failure record {@link explore} reported (its
+ * seed and faults), or a seed (and the same `faults` as the exploration). The trace is
+ * identical to the explored run's.
+ *
+ * @example
+ * ```ts
+ * const { failures } = await explore(scenario, { faults: { delay: { min: 0, max: 20 } } });
+ * const { trace } = await replay(scenario, failures[0]);
+ * ```
  */
-export async function replay(scenario: Scenario, seed: number, opts: { faults?: TestFaults } = {}): Promise<{ error?: unknown; trace: Trace }> {
-  return runOnce(scenario, seed, opts.faults);
+export async function replay(
+  scenario: Scenario,
+  run: number | Pick<ExploreFailure, "seed" | "faults">,
+  opts: { faults?: TestFaults } = {},
+): Promise<{ error?: unknown; trace: Trace }> {
+  if (typeof run === "number") return runOnce(scenario, run, opts.faults);
+  return runOnce(scenario, run.seed, opts.faults ?? run.faults);
 }

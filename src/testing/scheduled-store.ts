@@ -1,21 +1,37 @@
 import type { Draft } from "immer";
 import type { Scheduler } from "../runtime/scheduler.js";
-import type { StateChange, StateEntry, StateStore } from "../state/types.js";
+import type { Tracer } from "../runtime/trace.js";
+import type {
+  StateChange,
+  StateEntry,
+  StateStore,
+  UpdateOptions,
+  UpdateRecipe,
+  UpdateResult,
+  WatchOptions,
+} from "../state/types.js";
 
 /**
  * A store whose every operation first waits for its turn at the scheduler, as a call to a
  * remote store would. In a seeded test system this lets another agent's step run between a
  * read and a later write, so "read, then write" races show up in tests; the wrapped store's
  * operations themselves stay atomic.
+ *
+ * With a tracer that asks for reads, each `get` is recorded (kind `read`) with the version it
+ * saw, attributed to `reader()` (the agent whose handler is running).
  * @internal
  */
 export class ScheduledStateStore implements StateStore {
   readonly #inner: StateStore;
   readonly #scheduler: Scheduler;
+  readonly #tracer: Tracer | undefined;
+  readonly #reader: () => string;
 
-  constructor(inner: StateStore, scheduler: Scheduler) {
+  constructor(inner: StateStore, scheduler: Scheduler, opts: { tracer?: Tracer | undefined; reader?: () => string } = {}) {
     this.#inner = inner;
     this.#scheduler = scheduler;
+    this.#tracer = opts.tracer?.reads === true ? opts.tracer : undefined;
+    this.#reader = opts.reader ?? (() => "system");
   }
 
   #turn(key: string): Promise<void> {
@@ -24,7 +40,9 @@ export class ScheduledStateStore implements StateStore {
 
   async get<T>(key: string): Promise<StateEntry<T> | undefined> {
     await this.#turn(key);
-    return this.#inner.get<T>(key);
+    const entry = await this.#inner.get<T>(key);
+    this.#tracer?.record("read", this.#reader(), undefined, key, undefined, { version: entry?.version ?? 0 });
+    return entry;
   }
 
   async set<T>(key: string, value: T, opts?: { by?: string; expectedVersion?: number }): Promise<StateEntry<T>> {
@@ -42,9 +60,11 @@ export class ScheduledStateStore implements StateStore {
     return this.#inner.compareAndSwap(key, expectedValue, newValue, opts);
   }
 
-  async update<T>(key: string, fn: (draft: Draft<T> | undefined) => T | void, opts?: { by?: string; maxRetries?: number }): Promise<StateEntry<T>> {
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R, Draft<T>>, opts: UpdateOptions & { exists: true }): Promise<UpdateResult<T, R>>;
+  update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>>;
+  async update<T, R = unknown>(key: string, fn: UpdateRecipe<T, R>, opts?: UpdateOptions): Promise<UpdateResult<T, R>> {
     await this.#turn(key);
-    return this.#inner.update(key, fn, opts);
+    return this.#inner.update<T, R>(key, fn, opts);
   }
 
   async keys(prefix?: string): Promise<string[]> {
@@ -52,8 +72,8 @@ export class ScheduledStateStore implements StateStore {
     return this.#inner.keys(prefix);
   }
 
-  watch(filter: string, listener: (change: StateChange) => void): () => void {
-    return this.#inner.watch(filter, listener);
+  watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
+    return this.#inner.watch<T>(filter, listener, opts);
   }
 
   async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {

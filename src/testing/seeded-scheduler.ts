@@ -50,17 +50,36 @@ export class SeededScheduler implements Scheduler {
   readonly #faults: DeliveryFaults;
   readonly #setTimer: ((fn: () => void, ms: number) => void) | undefined;
   readonly #lanes = new LaneOrder();
+  readonly #wrap: ((fn: () => void) => void) | undefined;
   #pumping = false;
 
-  constructor(seed: number, opts: { faults?: DeliveryFaults; setTimer?: (fn: () => void, ms: number) => void } = {}) {
+  /**
+   * @param opts - `faults` to inject; `setTimer` arms the virtual timers of delays; `wrap` runs
+   * each delivery (a test system runs it outside any agent's async context).
+   */
+  constructor(
+    seed: number,
+    opts: { faults?: DeliveryFaults; setTimer?: (fn: () => void, ms: number) => void; wrap?: (fn: () => void) => void } = {},
+  ) {
     this.#random = createRandom(seed);
     this.#faults = opts.faults ?? {};
     this.#setTimer = opts.setTimer;
+    this.#wrap = opts.wrap;
   }
 
-  /** Deliveries waiting to run (not counting ones held back by an injected delay). */
+  /**
+   * Deliveries ready to run now. Not counted: ones held back by an injected delay (they wait
+   * for the clock), and ones queued in a lane behind an earlier delivery (they follow it as
+   * soon as it runs). Counting a delivery parked behind a delayed one would make every
+   * `settle` wait for work that only the clock can release.
+   */
   get pending(): number {
-    return this.#ready.length + this.#lanes.waiting;
+    return this.#ready.length;
+  }
+
+  /** Deliveries queued in a lane behind an earlier one of the same lane. */
+  get parked(): number {
+    return this.#lanes.waiting;
   }
 
   /** The scheduler's seeded generator, for other seeded choices of the same run. */
@@ -107,7 +126,8 @@ export class SeededScheduler implements Scheduler {
     const i = ready.length === 1 ? 0 : Math.floor(this.#random() * ready.length);
     const [next] = ready.splice(i, 1);
     try {
-      next!.fn();
+      if (this.#wrap === undefined) next!.fn();
+      else this.#wrap(next!.fn);
     } finally {
       if (ready.length > 0) setImmediate(this.#pump);
       else this.#pumping = false;

@@ -1,4 +1,6 @@
+import { ValidationError } from "../errors.js";
 import type { Clock, TimerHandle } from "../runtime/clock.js";
+import { describeValue } from "../runtime/describe.js";
 
 interface VirtualTimer {
   readonly due: number;
@@ -26,6 +28,8 @@ export class VirtualClock implements Clock {
   // Kept sorted by (due, seq); timers are few (covey drives all its deadlines through one).
   #timers: VirtualTimer[] = [];
   readonly #busy: (() => boolean)[] = [];
+  // advance() calls in progress: a driver (run, explore) leaves the timers to them meanwhile.
+  #advancing = 0;
 
   constructor(startMs = 0) {
     this.#now = startMs;
@@ -64,23 +68,42 @@ export class VirtualClock implements Clock {
     return this.#timers[0]?.due;
   }
 
+  /** Whether an {@link advance} is in progress. @internal */
+  get advancing(): boolean {
+    return this.#advancing > 0;
+  }
+
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way, in order.
    * @returns once the clock reads `now + ms` and everything ready has run.
+   * @throws ValidationError (as a rejection) unless `ms` is a finite number >= 0: an
+   * accidental `advance()` or `advance(NaN)` would otherwise fire every timer and leave the
+   * clock reading NaN.
    */
   async advance(ms: number): Promise<void> {
-    const target = this.#now + Math.max(0, ms);
-    await this.settle();
-    for (;;) {
-      const next = this.#timers[0];
-      if (next === undefined || next.due > target) break;
-      this.#timers.shift();
-      this.#now = Math.max(this.#now, next.due);
-      next.fn();
-      await this.settle();
+    if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
+      throw new ValidationError(`VirtualClock.advance: ms must be a finite number >= 0, got ${describeValue(ms)}`, [
+        { path: ["ms"], message: "must be a finite number >= 0" },
+      ]);
     }
-    this.#now = target;
-    await this.settle();
+    const target = this.#now + ms;
+    this.#advancing++;
+    try {
+      await this.settle();
+      for (;;) {
+        const next = this.#timers[0];
+        if (next === undefined || next.due > target) break;
+        this.#timers.shift();
+        this.#now = Math.max(this.#now, next.due);
+        next.fn();
+        await this.settle();
+      }
+      // Another advance running alongside may already have moved past `target`.
+      if (target > this.#now) this.#now = target;
+      await this.settle();
+    } finally {
+      this.#advancing--;
+    }
   }
 
   /**

@@ -6,6 +6,7 @@ import { createRuntime } from "../../src/runtime/runtime.js";
 import type { DeliveryKind, Scheduler } from "../../src/runtime/scheduler.js";
 import { TraceBuffer } from "../../src/runtime/trace.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
+import { hostileOutcomes, trapProxy, unhandledRejectionsDuring } from "./hostile.js";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -226,5 +227,51 @@ describe("PubSubChannel#close", () => {
     expect(ps.subscriptions).toBe(0);
     await expect(ps.publish("me", "t", 1)).rejects.toBeInstanceOf(ClosedError);
     expect(() => ps.subscribe("t", () => undefined)).toThrow(ClosedError);
+  });
+});
+
+describe("PubSubChannel#publish (hostile handler results)", () => {
+  for (const [label, outcome] of hostileOutcomes) {
+    it(`counts a handler that ${label} as failed and still runs the later subscribers`, async () => {
+      vi.spyOn(console, "error").mockImplementation(() => undefined);
+      vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      for (const scheduler of ["immediate", "deferred"] as const) {
+        const manual = new ManualScheduler();
+        const ps = scheduler === "immediate" ? new PubSubChannel() : new PubSubChannel({ runtime: createRuntime({ scheduler: manual }) });
+        const ran: string[] = [];
+        ps.subscribe("t", () => void ran.push("first"));
+        ps.subscribe("t", () => outcome() as void);
+        ps.subscribe("t.>", () => void ran.push("tail"));
+        ps.subscribe("t", () => void ran.push("last"));
+        let result: unknown;
+        const unhandled = await unhandledRejectionsDuring(async () => {
+          const p = ps.publish("me", "t", 1);
+          manual.runAll();
+          result = await p;
+        });
+        expect(ran).toEqual(["first", "last"]);
+        expect(result).toEqual({ delivered: 2, failed: 1 });
+        expect(unhandled).toEqual([]);
+      }
+    });
+  }
+
+  it("survives an onError that throws on a hostile error, reporting it once without throwing", async () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+    vi.spyOn(console, "error").mockImplementation(() => {
+      throw new Error("console broke");
+    });
+    const ps = new PubSubChannel({
+      onError: () => {
+        throw new Error("reporter broke");
+      },
+    });
+    ps.subscribe("t", () => {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point: a hostile thrown value
+      throw trapProxy();
+    });
+    ps.subscribe("t", () => undefined);
+    await expect(ps.publish("me", "t", 1)).resolves.toEqual({ delivered: 1, failed: 1 });
+    expect(warn).toHaveBeenCalledTimes(1);
   });
 });

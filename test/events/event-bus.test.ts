@@ -7,6 +7,7 @@ import { createRuntime } from "../../src/runtime/runtime.js";
 import type { DeliveryKind, Scheduler } from "../../src/runtime/scheduler.js";
 import { TraceBuffer } from "../../src/runtime/trace.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
+import { hostileOutcomes, unhandledRejectionsDuring } from "../channels/hostile.js";
 
 /** A scheduler that holds deliveries until the test runs them, in an order it chooses. */
 class HeldScheduler implements Scheduler {
@@ -407,4 +408,35 @@ describe("EventBus#close", () => {
     await p;
     expect(h).not.toHaveBeenCalled();
   });
+});
+
+describe("EventBus#emit (hostile handler results)", () => {
+  for (const [label, outcome] of hostileOutcomes) {
+    it(`isolates a handler that ${label}: later handlers run, error_occurred is emitted, nothing is unhandled`, async () => {
+      vi.spyOn(process, "emitWarning").mockImplementation(() => undefined);
+      for (const deferred of [false, true]) {
+        const held = new HeldScheduler();
+        const bus = deferred ? new EventBus({ runtime: createRuntime({ scheduler: held }) }) : new EventBus();
+        const ran: string[] = [];
+        const errors: { error: string; errorName: string }[] = [];
+        bus.subscribe("job", () => void ran.push("first"));
+        bus.subscribe("job", () => outcome() as void);
+        bus.subscribe("job", () => void ran.push("last"));
+        bus.subscribe("*", (e) => void ran.push(`any:${e.type}`));
+        bus.subscribe(EventType.ERROR_OCCURRED, (e) => void errors.push({ error: e.payload["error"] as string, errorName: e.payload["errorName"] as string }));
+        const unhandled = await unhandledRejectionsDuring(async () => {
+          const p = bus.emit({ type: "job", source: "s" });
+          for (let i = 0; i < 5; i++) {
+            held.runAll();
+            await new Promise((r) => setImmediate(r));
+          }
+          await p;
+        });
+        expect(ran.filter((r) => !r.startsWith("any:error"))).toEqual(["first", "last", "any:job"]);
+        expect(errors).toHaveLength(1);
+        expect(typeof errors[0]!.error).toBe("string");
+        expect(unhandled).toEqual([]);
+      }
+    });
+  }
 });
