@@ -25,8 +25,6 @@ export class AgentGroup {
   readonly name: string;
   readonly spec: AgentSpec<unknown, unknown> | undefined;
   readonly instances: CoordinatedAgent[] = [];
-  /** Instances ever added, so ids `${name}#n` are never reused. */
-  added = 0;
   unregister: (() => void) | undefined;
   #next = 0;
   #schemas: { input?: object; output?: object } | undefined;

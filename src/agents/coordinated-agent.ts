@@ -1,10 +1,13 @@
 import { ValidationError } from "../errors.js";
 import type { Message } from "../channels/index.js";
+import { thenOf } from "../channels/message.js";
+import type { RequestScope } from "../channels/transport.js";
 import { EventType } from "../events/index.js";
 import { sleep } from "../runtime/wait.js";
 import type { SystemAgentContext } from "./agent-context.js";
-import type { AgentContext } from "./context.js";
+import type { AgentContext, CallOptions } from "./context.js";
 import { agentClosedError, Mailbox } from "./mailbox.js";
+import { RequestContext } from "./request-context.js";
 import type { AgentSpec } from "./spec.js";
 import { errorMessage } from "../runtime/describe.js";
 import { parseWith } from "./validate.js";
@@ -69,9 +72,14 @@ export class CoordinatedAgent {
     this.capabilities = [...init.capabilities];
     this.context = init.context;
     this.#context = init.context;
-    this.#mailbox = new Mailbox<Job>(init.concurrency, init.agentId, this);
+    this.#mailbox = new Mailbox<Job>(init.concurrency, init.agentId, this, init.context.host.activity);
     this.#spec = init.spec;
     this.#work = init.work;
+  }
+
+  /** The typed spec of a mesh agent (undefined for a teaching agent). @internal */
+  get spec(): AgentSpec<unknown, unknown> | undefined {
+    return this.#spec;
   }
 
   /** True between `start()` and `stop()`. */
@@ -106,7 +114,7 @@ export class CoordinatedAgent {
   async start(): Promise<void> {
     if (this.#state !== "new") return;
     this.#state = "running";
-    this.#unregister = this.context.communication.requestReply.registerHandler(this.agentId, (m) => this.#mailbox.push(m));
+    this.#unregister = this.context.communication.requestReply.registerHandler(this.agentId, (m, scope) => this.#mailbox.push(m, scope));
     await this.context.events.emit(this.agentId, EventType.AGENT_JOINED, {
       agentId: this.agentId,
       capabilities: this.capabilities,
@@ -114,8 +122,9 @@ export class CoordinatedAgent {
   }
 
   /**
-   * Stops taking work: queued requests reject with ClosedError at once, `context.signal` is
-   * aborted, the running request may finish; then emits AGENT_LEFT.
+   * Stops taking work: queued requests reject with ClosedError at once, `context.signal` and
+   * every running request's `ctx.signal` are aborted (ClosedError), the running requests may
+   * finish; then emits AGENT_LEFT.
    */
   async stop(): Promise<void> {
     if (this.#state === "stopped") return;
@@ -132,13 +141,13 @@ export class CoordinatedAgent {
    * handler on the payload, teaching agents answer the textbook protocol. Returns the value,
    * or a promise of it. @internal
    */
-  receive(message: Message): unknown {
-    return this.#mailbox.push(message);
+  receive(message: Message, scope?: RequestScope): unknown {
+    return this.#mailbox.push(message, scope);
   }
 
-  /** Queues `executeTask(task)` in this agent's mailbox. @internal */
-  async runTask(task: Task): Promise<unknown> {
-    return this.#mailbox.push({ task });
+  /** Queues `executeTask(task)` in this agent's mailbox; `scope` cancels it. @internal */
+  async runTask(task: Task, scope?: RequestScope): Promise<unknown> {
+    return this.#mailbox.push({ task }, scope);
   }
 
   /**
@@ -146,9 +155,13 @@ export class CoordinatedAgent {
    * `{ action: "get_status" }` returns the status; anything else gets `{ error }`.
    */
   async handleRequest(message: Pick<Message, "payload">): Promise<unknown> {
+    return this.#handleRequest(message, this.context);
+  }
+
+  async #handleRequest(message: Pick<Message, "payload">, ctx: AgentContext): Promise<unknown> {
     const payload = message.payload as { action?: unknown; task?: Task } | null | undefined;
     const action = payload?.action;
-    if (action === "execute_task") return this.executeTask(payload?.task ?? {});
+    if (action === "execute_task") return this.#executeTask(payload?.task ?? {}, ctx);
     if (action === "get_status") return this.getStatus();
     return { error: "Unknown action" };
   }
@@ -160,7 +173,10 @@ export class CoordinatedAgent {
    * The status ends as "completed" or "failed".
    */
   async executeTask(task: Task): Promise<unknown> {
-    const ctx = this.context;
+    return this.#executeTask(task, this.context);
+  }
+
+  async #executeTask(task: Task, ctx: AgentContext): Promise<unknown> {
     const taskId = task.id ?? this.#context.host.nextTaskId();
     const shared = ctx.state.namespace("shared");
     await ctx.events.emit(this.agentId, EventType.TASK_STARTED, { taskId });
@@ -191,27 +207,38 @@ export class CoordinatedAgent {
     return { agentId: this.agentId, capabilities: [...this.capabilities], active: this.active };
   }
 
-  /** Sends a textbook request `{ action, ...payload }` to another agent by id and waits for the reply. */
-  async requestPeer(peerId: string, action: string, payload?: object): Promise<unknown> {
-    return this.context.communication.requestReply.request(this.agentId, peerId, { ...payload, action });
+  /**
+   * Sends a textbook request `{ action, ...payload }` to another agent by id and waits for the
+   * reply. Like every request: 30000 ms by default, and when it times out or `opts.signal`
+   * aborts, the peer's queued work never starts and its running work sees `ctx.signal` abort.
+   */
+  async requestPeer(peerId: string, action: string, payload?: object, opts?: CallOptions): Promise<unknown> {
+    return this.context.communication.requestReply.request(this.agentId, peerId, { ...payload, action }, opts);
   }
 
   /**
    * Runs one mailbox job. Not async: a synchronous handler's value goes straight back to the
    * channel. @internal
    */
-  handleJob(job: Job): unknown {
+  handleJob(job: Job, scope: RequestScope | undefined): unknown {
     this.#context.host.beforeHandle?.(this);
-    if ("task" in job) return this.executeTask(job.task);
+    const ctx = new RequestContext(this.#context, scope);
+    if ("task" in job) return this.#executeTask(job.task, ctx);
     const spec = this.#spec;
-    if (spec === undefined) return this.handleRequest(job);
-    const output = spec.handler(job.payload, this.context);
+    if (spec === undefined) return this.#handleRequest(job, ctx);
+    const output = spec.handler(job.payload, ctx);
     const schema = spec.output;
     if (schema === undefined) return output;
-    if (output instanceof Promise) return output.then((value: unknown) => parseWith(schema, value, "output", this.name));
-    return parseWith(schema, output, "output", this.name);
+    // Any thenable, not only native promises: the contract applies to the value it resolves to.
+    const then = thenOf(output);
+    if (then === undefined) return parseWith(schema, output, "output", this.name);
+    const value = then === nativeThen ? (output as Promise<unknown>) : new Promise((resolve, reject) => then.call(output, resolve, reject));
+    return value.then((v: unknown) => parseWith(schema, v, "output", this.name));
   }
 }
+
+// eslint-disable-next-line @typescript-eslint/unbound-method -- compared by identity, never called unbound
+const nativeThen = Promise.prototype.then;
 
 /** Throws unless `concurrency` is a whole number >= 1. @internal */
 export function checkConcurrency(concurrency: number): void {

@@ -4,15 +4,18 @@ import type { AgentContext } from "./context.js";
 /**
  * The description of a typed agent: its address, its contract and its handler.
  * Adding the same spec to a system again adds another instance of it.
+ *
+ * `I` is what the handler receives (the input schema's output, defaults applied), `O` what it
+ * returns, and `In` what a caller passes (the input schema's *input* type, defaults optional).
  */
-export interface AgentSpec<I = unknown, O = unknown> {
+export interface AgentSpec<I = unknown, O = unknown, In = I> {
   /** The address; every instance of a spec shares it. */
   name: string;
   description?: string;
   /** Task types this agent accepts from `submitTask`. */
   capabilities?: string[];
   /** Checked before the handler runs: the caller gets ValidationError and the handler never runs. */
-  input?: ZodType<I>;
+  input?: ZodType<I, In>;
   /** Checked before the reply: the caller gets HandlerError whose cause is a ValidationError. */
   output?: ZodType<O>;
   /** Requests one instance runs at once. @default 1 */
@@ -21,8 +24,39 @@ export interface AgentSpec<I = unknown, O = unknown> {
 }
 
 /**
+ * What a caller passes to the agent `S` (a value `defineAgent` returned): its input schema's
+ * input type, so fields with defaults are optional.
+ *
+ * @example
+ * ```ts
+ * type In = InputOf<typeof summarizer>; // { text: string; maxLength?: number | undefined }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches every spec; only In is read
+export type InputOf<S> = S extends AgentSpec<any, any, infer In> ? In : never;
+
+/**
+ * What a call to the agent `S` resolves to: its output schema's type, or what its handler returns.
+ *
+ * @example
+ * ```ts
+ * const out: OutputOf<typeof summarizer> = await system.call(summarizer, { text });
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches every spec; only O is read
+export type OutputOf<S> = S extends AgentSpec<any, infer O, any> ? O : never;
+
+/**
+ * Any agent spec, whatever its types: the constraint of the typed `call` overloads.
+ * @internal
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a spec of any input and output
+export type AnyAgentSpec = AgentSpec<any, any, any>;
+
+/**
  * Declares a typed agent. It only returns the spec, with its types inferred from the zod
- * contracts, so it can be added to any system (once per instance).
+ * contracts, so it can be added to any system (once per instance) and used as the agent's
+ * typed address: `system.call(spec, input)` checks `input` and types the result.
  *
  * @example
  * ```ts
@@ -32,8 +66,9 @@ export interface AgentSpec<I = unknown, O = unknown> {
  *   output: z.object({ summary: z.string() }),
  *   handler: ({ text, maxLength }) => ({ summary: text.slice(0, maxLength) }),
  * });
+ * const { summary } = await system.call(summarizer, { text: "..." });
  * ```
  */
-export function defineAgent<I, O>(spec: AgentSpec<I, O>): AgentSpec<I, O> {
+export function defineAgent<I, O, In = I>(spec: AgentSpec<I, O, In>): AgentSpec<I, O, In> {
   return spec;
 }

@@ -6,19 +6,18 @@ import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
-import type { Tracer } from "../runtime/trace.js";
-import type { InspectOptions, Inspector } from "../inspector/types.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
 import { SynchronizationManager } from "../sync/index.js";
-import type { Backend } from "../backends/backend.js";
-import { passThrough } from "../runtime/pass-through.js";
 import { AgentGroup, type CatalogEntry } from "./agent-group.js";
-import { SystemAgentContext, type AgentHost } from "./agent-context.js";
-import type { AgentContext } from "./context.js";
+import { SystemAgentContext, targetName, type AgentHost } from "./agent-context.js";
+import type { AgentContext, CallOptions } from "./context.js";
+import { ActivityTracker } from "./mailbox.js";
+import { runScoped } from "./task-scope.js";
 import { checkConcurrency, CoordinatedAgent, simulatedWork, type Task, type TaskWork } from "./coordinated-agent.js";
-import type { AgentSpec } from "./spec.js";
+import type { AgentSpec, AnyAgentSpec, InputOf, OutputOf } from "./spec.js";
+import type { DefaultEvents, EventMapShape } from "../events/types.js";
 import { errorMessage } from "../runtime/describe.js";
 import { parseWith } from "./validate.js";
 
@@ -43,13 +42,6 @@ export interface SystemOptions {
   trackActiveAgents?: boolean;
   /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
   store?: StateStore;
-  /**
-   * Where state lives and how messages travel. In-process by default (nothing to install);
-   * `natsBackend()` from `covey/nats` runs the same system across processes. `shutdown()`
-   * closes it.
-   * @default in-process
-   */
-  backend?: Backend;
   /** @internal builds the store on the system's runtime (test systems wrap it). */
   storeFactory?: (runtime: Runtime) => StateStore;
   /** @internal the delivery scheduler (seeded in test systems). */
@@ -58,6 +50,8 @@ export interface SystemOptions {
   checkPayloads?: boolean;
   /** @internal runs before every agent handler; may throw (fault injection). */
   beforeHandle?: (agent: CoordinatedAgent) => void;
+  /** @internal the source of `ctx.random()` (seeded in test systems). @default Math.random */
+  random?: () => number;
 }
 
 /** Options of the teaching-layer form of `addAgent`. */
@@ -84,7 +78,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * await system.shutdown();
  * ```
  */
-export class MultiAgentSystem {
+export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   readonly state: NamespacedState;
   readonly communication: CommunicationHub;
   readonly sync: SynchronizationManager;
@@ -92,16 +86,16 @@ export class MultiAgentSystem {
   /** The "shared" namespace: `state.namespace("shared")`; also `events.state`. */
   readonly kv: StateStore;
   readonly #runtime: Runtime;
-  // Set later only by inspect(), on a system created without tracing.
-  #trace: TraceBuffer | undefined;
+  readonly #trace: TraceBuffer | undefined;
   readonly #agents = new Map<string, CoordinatedAgent>();
   readonly #groups = new Map<string, AgentGroup>();
+  /** Instances ever added per spec name: ids `${name}#n` are never reused, even after the name's last instance left. */
+  readonly #added = new Map<string, number>();
+  readonly #activity = new ActivityTracker();
   readonly #host: AgentHost;
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
-  readonly #inspectors = new Set<Inspector>();
-  readonly #backend: Backend | undefined;
 
   constructor(opts: SystemOptions = {}) {
     const trace = opts.trace;
@@ -113,24 +107,13 @@ export class MultiAgentSystem {
       scheduler: opts.scheduler,
       tracer: this.#trace,
       checkPayloads: opts.checkPayloads,
-      idPrefix: opts.backend?.idPrefix,
+      random: opts.random,
     });
     const runtime = this.#runtime;
     const historyLimit = opts.historyLimit;
     // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
-    const backend = (this.#backend = opts.backend);
-    // A backend's parts replace the in-process defaults; the parts it leaves out stay in-process.
-    const parts = backend?.attach({
-      runtime,
-      localCatalog: () => this.#localCatalog(),
-      onError: (error, message) =>
-        void this.events.eventBus
-          .emit({ type: EventType.ERROR_OCCURRED, source: message.sender, payload: { error: errorMessage(error), topic: message.topic ?? null, messageId: message.id } })
-          .catch(() => undefined),
-    });
     const store =
       opts.store ??
-      parts?.store ??
       opts.storeFactory?.(runtime) ??
       new InMemoryStateStore(historyLimit !== undefined ? { runtime: storeRuntime(runtime), historyLimit } : { runtime: storeRuntime(runtime) });
     this.state = new NamespacedState(store);
@@ -141,8 +124,6 @@ export class MultiAgentSystem {
     this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
     this.communication = new CommunicationHub({
       runtime,
-      requestTransport: parts?.requestTransport,
-      publishTransport: parts?.publishTransport,
       onError: (error, message) => {
         void bus
           .emit({
@@ -160,10 +141,13 @@ export class MultiAgentSystem {
     this.sync = new SynchronizationManager({ runtime });
     this.#host = {
       state: this.state,
+      kv: this.kv,
       communication: this.communication,
       sync: this.sync,
       events: this.events,
       clock: runtime.clock,
+      activity: this.#activity,
+      random: runtime.random,
       callAs: (from, name, input, callOpts) => this.#call(from, name, input, callOpts),
       nextTaskId: () => runtime.ids.next("task"),
       beforeHandle: opts.beforeHandle,
@@ -198,7 +182,7 @@ export class MultiAgentSystem {
    * @throws ValidationError for a bad spec or an id already in use; ClosedError after shutdown.
    */
   addAgent(agentId: string, capabilities: string[], opts?: AddAgentOptions): Promise<CoordinatedAgent>;
-  addAgent<I, O>(spec: AgentSpec<I, O>): Promise<CoordinatedAgent>;
+  addAgent<I, O, In>(spec: AgentSpec<I, O, In>): Promise<CoordinatedAgent>;
   async addAgent(
     idOrSpec: string | AgentSpec<unknown, unknown>,
     capabilities?: string[],
@@ -228,7 +212,12 @@ export class MultiAgentSystem {
     } else if (group.spec === undefined) {
       throw taken(spec.name);
     }
-    const agentId = `${spec.name}#${group.added + 1}`;
+    // Never a used id: not one of an instance removed earlier, nor an agent added by id.
+    let n = this.#added.get(spec.name) ?? 0;
+    let agentId: string;
+    do agentId = `${spec.name}#${++n}`;
+    while (this.#agents.has(agentId) || this.#groups.has(agentId));
+    this.#added.set(spec.name, n);
     return this.#start(group, agentId, spec.capabilities ?? [], concurrency, spec, group.work);
   }
 
@@ -252,18 +241,23 @@ export class MultiAgentSystem {
       }
     }
     await agent.stop();
-    await this.#backend?.agentsChanged().catch(() => undefined);
     return true;
   }
 
   /**
    * Runs a task on the least busy agent having `task.type` (default "general") among its
    * capabilities, through that agent's mailbox, with the textbook task flow.
+   *
+   * Without a `timeout` it waits until the task ends. When `timeout` passes or `signal`
+   * aborts, it rejects at once (TimeoutError / the signal's reason); a task still queued
+   * leaves the mailbox and never starts, a running one sees its `ctx.signal` abort.
    * @throws NoCapableAgentError when no agent has the capability.
    */
-  async submitTask(task: Task): Promise<unknown> {
+  async submitTask(task: Task, opts: CallOptions = {}): Promise<unknown> {
     this.#checkOpen();
     checkTask(task);
+    const timeout = checkTimeout(opts.timeout, "submitTask");
+    opts.signal?.throwIfAborted();
     const type = task.type ?? "general";
     let chosen: CoordinatedAgent | undefined;
     for (const agent of this.#agents.values()) {
@@ -274,67 +268,39 @@ export class MultiAgentSystem {
     this.#runtime.tracer?.record("task", CALLER, agent.agentId, type, task.id);
     this.#begin();
     try {
-      return await agent.runTask(task);
+      return await runScoped(this.#runtime.timers, timeout, opts.signal, "submitTask", (scope) => agent.runTask(task, scope));
     } finally {
       this.#end();
     }
   }
 
   /**
-   * Calls an agent by name and waits for its reply. Input is checked against the agent's
-   * contract first (ValidationError, the handler never runs).
+   * Calls an agent and waits for its reply: by the value `defineAgent` returned (the input is
+   * checked at compile time against the contract's input type, and the result is typed), or
+   * by name or instance id (`"sq#1"`). Input is checked against the agent's contract first,
+   * however it is addressed (ValidationError, the handler never runs).
+   *
+   * When the timeout passes or `signal` aborts, the request is cancelled: still queued, it
+   * never starts; running, its handler's `ctx.signal` aborts with the same reason.
    * @default timeout 30000 ms
    * @throws NoResponderError at once when nothing answers `name`; TimeoutError; HandlerError
    * when the handler threw or its output broke the contract; ClosedError after shutdown.
    */
-  call<O = unknown>(name: string, input: unknown, opts?: { timeout?: number; signal?: AbortSignal }): Promise<O> {
-    return this.#call<O>(CALLER, name, input, opts);
+  call<S extends AnyAgentSpec>(spec: S, input: InputOf<S>, opts?: CallOptions): Promise<OutputOf<S>>;
+  call<O = unknown>(name: string, input: unknown, opts?: CallOptions): Promise<O>;
+  call(target: unknown, input: unknown, opts?: CallOptions): Promise<unknown> {
+    return this.#call(CALLER, targetName(target), input, opts);
   }
 
   /** The agents on offer: name, description, capabilities, instances and JSON Schemas of their contracts. */
   catalog(): CatalogEntry[] {
-    const local = this.#localCatalog();
-    return this.#backend === undefined ? local : this.#backend.catalog(local);
-  }
-  /**
-   * Starts the inspector, a local web page of this running system: agents, catalog (with a
-   * form to call them when `allowCalls`), the live message flow, state with each key's
-   * history, locks, semaphores, barriers, events, the board, and a replayer for traces.
-   * It listens on loopback unless `host` says otherwise, and the URL it prints and returns
-   * carries a random access token that every request must present. A system created without
-   * `trace` starts recording now, so the page sees live records; a system that never calls
-   * `inspect` pays nothing (the inspector's code is not even loaded). `shutdown()` closes it.
-   * @default port 0 (a free port), host "127.0.0.1", allowCalls false (read-only)
-   * @throws ValidationError for bad options; ClosedError after shutdown.
-   * @example
-   * ```ts
-   * const inspector = await system.inspect({ port: 4000 }); // prints http://127.0.0.1:4000/?token=…
-   * await inspector.close();
-   * ```
-   */
-  async inspect(opts: InspectOptions = {}): Promise<Inspector> {
-    this.#checkOpen();
-    const { startInspector } = await import("../inspector/server.js");
-    const inspector = await startInspector(this, opts, this.#recording());
-    const handle: Inspector = {
-      url: inspector.url,
-      close: () => {
-        this.#inspectors.delete(handle);
-        return inspector.close();
-      },
-    };
-    this.#inspectors.add(handle);
-    return handle;
-  }
-
-
-  #localCatalog(): CatalogEntry[] {
     return [...this.#groups.values()].map((g) => g.catalogEntry());
   }
 
   /**
-   * Resolves when no call, task or handler is in flight. A handler waiting on a virtual timer
-   * is in flight: advance the clock.
+   * Resolves when no call, task or handler is in flight, including a handler whose caller
+   * already gave up (it runs until it returns). A handler waiting on a virtual timer is in
+   * flight: advance the clock.
    */
   async idle(opts: { timeout?: number; signal?: AbortSignal } = {}): Promise<void> {
     const timeout = checkTimeout(opts.timeout, "idle");
@@ -367,6 +333,8 @@ export class MultiAgentSystem {
         // scheduler already holds run by themselves within a few macrotask turns.
         if (this.#inflight > 0) this.#idleWaiters.push(check);
         else if (this.communication.requestReply.inFlight > 0) this.communication.requestReply.whenDrained(check);
+        // A handler whose caller gave up is still running: wait for it too.
+        else if (this.#activity.running > 0) this.#activity.whenQuiet(check);
         else if (this.#busy()) setImmediate(check);
         else setImmediate(() => (this.#busy() ? check() : finish()));
       };
@@ -383,7 +351,6 @@ export class MultiAgentSystem {
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const inspector of [...this.#inspectors]) await inspector.close();
     // Channels first: every pending request and call ends with ClosedError before the agents'
     // signals abort their running handlers.
     this.communication.close();
@@ -392,24 +359,24 @@ export class MultiAgentSystem {
     this.events.close();
     this.#runtime.timers.clear();
     this.#wakeIdle();
-    await this.#backend?.close();
   }
 
   // Not async: one promise per call, the channel's. Failures are rejections, never throws.
-  #call<O>(from: string, name: string, input: unknown, opts: { timeout?: number; signal?: AbortSignal } | undefined): Promise<O> {
+  #call<O>(from: string, name: unknown, input: unknown, opts: CallOptions | undefined): Promise<O> {
     let payload = input;
     try {
       this.#checkOpen();
       // The channel checks `name` (ValidationError); a Map lookup takes any value meanwhile.
-      const schema = this.#groups.get(name)?.spec?.input;
-      if (schema !== undefined) payload = parseWith(schema, input, "input", name);
+      // An instance id ("sq#1") has its spec's contract too.
+      const schema = (this.#groups.get(name as string) ?? this.#agents.get(name as string))?.spec?.input;
+      if (schema !== undefined) payload = parseWith(schema, input, "input", name as string);
     } catch (error) {
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a ValidationError or ClosedError
       return Promise.reject(error);
     }
     // The channel's own default timeout is the call's (30000 ms); its in-flight count is what
     // idle() watches.
-    return this.communication.requestReply.request<O>(from, name, payload, opts);
+    return this.communication.requestReply.request<O>(from, name as string, payload, opts);
   }
 
   async #start(
@@ -422,7 +389,6 @@ export class MultiAgentSystem {
   ): Promise<CoordinatedAgent> {
     const context = new SystemAgentContext(agentId, this.#host);
     const agent = new CoordinatedAgent({ agentId, name: group.name, capabilities, context, concurrency, spec, work });
-    group.added++;
     group.instances.push(agent);
     this.#agents.set(agentId, agent);
     if (!this.#groups.has(group.name)) {
@@ -430,42 +396,17 @@ export class MultiAgentSystem {
       // A teaching agent answers under its own id (its name); a mesh name dispatches to the
       // least busy instance.
       if (spec !== undefined) {
-        const remoteInput = this.#backend !== undefined && this.#backend.kind !== "in-process" ? spec.input : undefined;
-        group.unregister = this.communication.requestReply.registerHandler(group.name, (m) => {
-          // Over a shared backend the caller may be in another process, where this contract is
-          // unknown: check the input here; a refusal is the caller's ValidationError, not a failure.
-          if (remoteInput !== undefined) {
-            try {
-              m = { ...m, payload: parseWith(remoteInput, m.payload, "input", group.name) };
-            } catch (error) {
-              throw passThrough(error as object);
-            }
-          }
+        const tracer = this.#runtime.tracer;
+        group.unregister = this.communication.requestReply.registerHandler(group.name, (m, scope) => {
           const target = group.pick();
           if (target === undefined) throw new NoResponderError(group.name);
-          // Read at each dispatch: inspect() may turn tracing on after the agent was added.
-          this.#runtime.tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
-          return target.receive(m);
+          tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
+          return target.receive(m, scope);
         });
       }
     }
     await agent.start();
-    // A shared backend publishes the new instance count to the mesh's catalog.
-    await this.#backend?.agentsChanged().catch(() => undefined);
     return agent;
-  }
-
-  // The inspector needs live records: a system created without `trace` starts recording
-  // (with payloads) when inspect() is called. Components read runtime.tracer at each use; the
-  // stores were built without a tracer, so their writes reach the trace through a watch.
-  #recording(): TraceBuffer {
-    if (this.#trace === undefined) {
-      const clock = this.#runtime.clock;
-      this.#trace = new TraceBuffer(() => clock.now(), { payloads: true });
-      (this.#runtime as { tracer: Tracer | undefined }).tracer = this.#trace;
-      this.#traceState();
-    }
-    return this.#trace;
   }
 
   #traceState(): void {
@@ -473,11 +414,7 @@ export class MultiAgentSystem {
     for (const ns of ["shared", "agents"]) {
       this.state.namespace(ns).watch("*", (change) => {
         const by = change.entry?.updatedBy ?? change.previous?.updatedBy;
-        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set"
-            ? tracer.payloads
-              ? { type: "set", version: change.entry?.version, value: change.entry?.value }
-              : { type: "set", version: change.entry?.version }
-            : { type: "delete" });
+        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set" ? { version: change.entry?.version } : { deleted: true });
       });
     }
   }
@@ -487,7 +424,12 @@ export class MultiAgentSystem {
   }
 
   #busy(): boolean {
-    return this.#inflight > 0 || this.communication.requestReply.inFlight > 0 || this.#runtime.scheduler.pending > 0;
+    return (
+      this.#inflight > 0 ||
+      this.communication.requestReply.inFlight > 0 ||
+      this.#activity.running > 0 ||
+      this.#runtime.scheduler.pending > 0
+    );
   }
 
   #begin(): void {
@@ -559,6 +501,6 @@ function taken(id: string): ValidationError {
  * const system = createSystem({ trace: true });
  * ```
  */
-export function createSystem(opts?: SystemOptions): MultiAgentSystem {
-  return new MultiAgentSystem(opts);
+export function createSystem<E extends EventMapShape<E> = DefaultEvents>(opts?: SystemOptions): MultiAgentSystem<E> {
+  return new MultiAgentSystem<E>(opts);
 }

@@ -1,3 +1,5 @@
+import type { RequestScope } from "./transport.js";
+
 /**
  * How a message travels: `"request_reply"` (a request that waits for one reply),
  * `"publish_subscribe"` (a publication to every matching subscriber), `"fire_and_forget"`
@@ -33,8 +35,10 @@ export interface Message<P = unknown> {
 /**
  * Answers requests addressed to a recipient: its return value (or the value its promise
  * resolves to) is the reply; a throw or rejection reaches the caller as a `HandlerError`.
+ * `scope`, when the transport knows it, tells the handler the caller's deadline and when the
+ * caller gives up (see {@link RequestScope}).
  */
-export type RequestHandler = (message: Message) => unknown;
+export type RequestHandler = (message: Message, scope?: RequestScope) => unknown;
 
 /** Receives publications; a returned promise is awaited before `publish` resolves. */
 export type MessageHandler = (message: Message) => void | Promise<void>;
@@ -54,4 +58,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function"
   );
+}
+
+/**
+ * The `then` method of `value` when it is a thenable, else undefined. Reading `then` may run a
+ * hostile getter or Proxy trap: it throws here, where the caller can turn it into a failure.
+ * @internal
+ */
+export function thenOf(value: unknown): ((onFulfilled: (v: unknown) => unknown, onRejected: (e: unknown) => unknown) => unknown) | undefined {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return undefined;
+  const then = (value as { then?: unknown }).then;
+  return typeof then === "function" ? (then as never) : undefined;
 }

@@ -4,7 +4,7 @@ import { isPassThrough } from "../runtime/pass-through.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { immediateScheduler } from "../runtime/scheduler.js";
 import type { Deadline } from "../runtime/timer-queue.js";
-import type { Message } from "./message.js";
+import { thenOf, type Message } from "./message.js";
 import type { ReplySink } from "./transport.js";
 
 type Settle = (value: unknown) => void;
@@ -62,6 +62,9 @@ export class PendingRequest implements ReplySink {
   done = false;
   deadline: Deadline | undefined = undefined;
   off: (() => void) | undefined = undefined;
+  cancelled = false;
+  cancelReason: unknown = undefined;
+  onEnd: ((cancelled: boolean, reason: unknown) => void) | undefined = undefined;
   resolve: Settle = noop;
   reject: Settle = noop;
   readonly list: PendingList;
@@ -74,11 +77,24 @@ export class PendingRequest implements ReplySink {
     this.timeout = timeout;
   }
 
+  get deadlineAt(): number {
+    return this.message.timestamp + this.timeout;
+  }
+
   reply(value: unknown): void {
     if (this.done) return;
+    // Resolving the caller's promise reads `then`: a hostile getter or Proxy trap would reject
+    // it with a raw error (or throw here). Probe it first and report it as the handler's failure.
+    if (value !== null && (typeof value === "object" || typeof value === "function")) {
+      try {
+        thenOf(value);
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+    }
     const rt = this.list.runtime;
-    // undefined is what a void handler answers; production passes it through, so tests do too.
-    if (rt.checkPayloads && value !== undefined) {
+    if (rt.checkPayloads) {
       const issues = jsonIssues(value);
       if (issues.length > 0) {
         this.fail(new ValidationError(`reply from ${JSON.stringify(this.message.recipient)} is not JSON data`, issues));
@@ -107,18 +123,25 @@ export class PendingRequest implements ReplySink {
   /** The deadline fell due. */
   expire(): void {
     this.deadline = undefined;
-    if (!this.done) this.#reject(new TimeoutError(`request to ${JSON.stringify(this.message.recipient)}`, this.timeout), "timeout");
+    if (!this.done) this.#cancel(new TimeoutError(`request to ${JSON.stringify(this.message.recipient)}`, this.timeout), "timeout");
   }
 
   /** The caller's signal aborted: reject with its reason, unchanged. */
   abort(reason: unknown): void {
     this.off = undefined;
-    if (!this.done) this.#reject(reason, "error", "ABORTED");
+    if (!this.done) this.#cancel(reason, "error", "ABORTED");
   }
 
   /** The channel closed. */
   close(): void {
-    if (!this.done) this.#reject(new ClosedError("request-reply channel"), "error");
+    if (!this.done) this.#cancel(new ClosedError("request-reply channel"), "error");
+  }
+
+  /** The caller gave up: reject it, then tell the handler side (a queued job leaves its mailbox). */
+  #cancel(error: unknown, kind: "error" | "timeout", code?: string): void {
+    this.cancelled = true;
+    this.cancelReason = error;
+    this.#reject(error, kind, code);
   }
 
   #reject(error: unknown, kind: "error" | "timeout", code?: string): void {
@@ -140,6 +163,11 @@ export class PendingRequest implements ReplySink {
     if (this.off !== undefined) {
       this.off();
       this.off = undefined;
+    }
+    const onEnd = this.onEnd;
+    if (onEnd !== undefined) {
+      this.onEnd = undefined;
+      onEnd(this.cancelled, this.cancelReason);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { Runtime } from "../runtime/runtime.js";
 import { immediateScheduler, type Scheduler } from "../runtime/scheduler.js";
-import { isThenable, type Message, type RequestHandler } from "./message.js";
+import { thenOf, type Message, type RequestHandler } from "./message.js";
 import type { ReplySink, RequestTransport } from "./transport.js";
 
 class Responder {
@@ -69,9 +69,7 @@ export class InProcessRequestTransport implements RequestTransport {
     group.next = group.next + 1 >= members.length ? 0 : group.next + 1;
     // The production scheduler runs a delivery at once: skip the closure it would need.
     if (this.#scheduler === immediateScheduler) this.#invoke(responder, request, sink);
-    // One lane per caller and recipient: two requests of one caller reach the recipient in the
-    // order they were sent, as the mailbox of a production system keeps them.
-    else this.#scheduler.deliver("request", () => this.#invoke(responder, request, sink), recipient, `${request.sender}\u0000${recipient}`);
+    else this.#scheduler.deliver("request", () => this.#invoke(responder, request, sink), recipient);
   }
 
   close(): void {
@@ -82,25 +80,36 @@ export class InProcessRequestTransport implements RequestTransport {
   }
 
   #invoke(responder: Responder, request: Message, sink: ReplySink): void {
+    // The caller gave up while the delivery was on its way: the handler never starts.
+    if (sink.cancelled) return;
     // A responder removed while the delivery was on its way: another member takes it.
     if (!responder.active) {
       this.send(request, sink);
       return;
     }
     let result: unknown;
+    let then: ReturnType<typeof thenOf>;
     try {
-      result = responder.handler(request);
+      result = responder.handler(request, sink);
+      // A hostile `then` getter (or Proxy trap) throws here: the handler's failure, not ours.
+      then = thenOf(result);
     } catch (error) {
       sink.fail(error);
       return;
     }
-    if (isThenable(result)) {
-      result.then(
+    if (then === undefined) {
+      sink.reply(result);
+      return;
+    }
+    try {
+      // The sink ignores all but the first outcome, so a thenable that calls back twice is harmless.
+      then.call(
+        result,
         (value) => sink.reply(value),
         (error: unknown) => sink.fail(error),
       );
-    } else {
-      sink.reply(result);
+    } catch (error) {
+      sink.fail(error);
     }
   }
 }

@@ -1,11 +1,33 @@
 import type { Message, MessageHandler, PublishResult, RequestHandler } from "./message.js";
 
 /**
+ * What the handler side knows of one request's caller: its deadline, and whether it gave up.
+ * A handler (a mailbox, a per-request context) sets `onEnd` to learn when the request ends, so
+ * work queued for a caller that gave up never starts and running work sees the abort.
+ */
+export interface RequestScope {
+  /** Clock time (ms) after which the caller no longer waits; `Infinity` when it has no deadline. */
+  readonly deadlineAt: number;
+  /** True once the request ended: answered, failed, or given up by its caller. */
+  readonly done: boolean;
+  /** True once the caller gave up: its timeout passed, its signal aborted, or the channel closed. */
+  readonly cancelled: boolean;
+  /** Why the caller gave up (its `TimeoutError`, its signal's reason, a `ClosedError`); set with `cancelled`. */
+  readonly cancelReason: unknown;
+  /**
+   * Called once when the request ends, with `cancelled` true when the caller gave up (and why).
+   * One slot: whoever holds the request now (the mailbox while it is queued, then the handler's
+   * context) sets it.
+   */
+  onEnd: ((cancelled: boolean, reason: unknown) => void) | undefined;
+}
+
+/**
  * Where a transport reports the outcome of one request. Exactly one method is called, once;
  * a call after the request ended (timed out, aborted, closed) is ignored, never thrown.
  * @internal
  */
-export interface ReplySink {
+export interface ReplySink extends RequestScope {
   /** The handler answered with `value`. */
   reply(value: unknown): void;
   /** The handler threw or rejected with `cause`. */

@@ -18,6 +18,8 @@ export interface Runtime {
   readonly tracer: Tracer | undefined;
   /** When true (test systems), every payload is checked to be JSON data. */
   readonly checkPayloads: boolean;
+  /** Numbers in [0, 1) for `ctx.random()`: seeded in test systems, `Math.random` otherwise. */
+  readonly random: () => number;
 }
 
 /** Options every component accepts: a clock, or a whole runtime shared with its system. */
@@ -33,17 +35,17 @@ export function createRuntime(opts: {
   scheduler?: Scheduler | undefined;
   tracer?: Tracer | undefined;
   checkPayloads?: boolean | undefined;
-  /** Put before every id (a backend shared across processes gives a per-process one). */
-  idPrefix?: string | undefined;
+  random?: (() => number) | undefined;
 } = {}): Runtime {
   const clock = opts.clock ?? systemClock;
   return {
     clock,
     timers: new TimerQueue(clock),
     scheduler: opts.scheduler ?? immediateScheduler,
-    ids: new IdGenerator(opts.idPrefix),
+    ids: new IdGenerator(),
     tracer: opts.tracer,
     checkPayloads: opts.checkPayloads ?? false,
+    random: opts.random ?? Math.random,
   };
 }
 
