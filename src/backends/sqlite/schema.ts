@@ -73,6 +73,8 @@ function entryOf(key: string, valueJson: string, version: number, timestamp: num
  */
 export function prepareFile(db: SqlDatabase, path: string): void {
   try {
+    // A file held by another store is refused at once rather than after a wait.
+    db.exec("PRAGMA busy_timeout = 0");
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     const mode = db.prepare("PRAGMA journal_mode = WAL").get();
     const journal = mode === undefined ? undefined : Object.values(mode)[0];

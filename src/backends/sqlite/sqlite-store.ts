@@ -78,6 +78,16 @@ export interface SqliteStore extends StateStore {
   close(): Promise<void>;
 }
 
+const databases = new WeakMap<SqliteStore, SqlDatabase>();
+
+/**
+ * The connection of `store`, for tests that check its settings or make its disk fail.
+ * @internal
+ */
+export function databaseOf(store: SqliteStore): SqlDatabase | undefined {
+  return databases.get(store);
+}
+
 /**
  * The durable store. The whole key space is held in memory, and every operation reads, checks
  * and commits there synchronously, as the in-memory store does (so `update` needs no lock and
@@ -127,6 +137,7 @@ class SqliteStateStore implements SqliteStore {
       (batch) => this.#committed(batch),
       (error, batch) => this.#failed(error, batch),
     );
+    databases.set(this, db);
   }
 
   get path(): string {
