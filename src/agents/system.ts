@@ -6,10 +6,14 @@ import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
+import type { Tracer } from "../runtime/trace.js";
+import type { InspectOptions, Inspector } from "../inspector/types.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
 import { SynchronizationManager } from "../sync/index.js";
+import type { Backend } from "../backends/backend.js";
+import { passThrough } from "../runtime/pass-through.js";
 import { AgentGroup, type CatalogEntry } from "./agent-group.js";
 import { SystemAgentContext, targetName, type AgentHost } from "./agent-context.js";
 import type { AgentContext, CallOptions } from "./context.js";
@@ -42,6 +46,13 @@ export interface SystemOptions {
   trackActiveAgents?: boolean;
   /** The backend of `system.state`. @default a new InMemoryStateStore on the system's clock */
   store?: StateStore;
+  /**
+   * Where state lives and how messages travel. In-process by default (nothing to install);
+   * `natsBackend()` from `covey/nats` runs the same system across processes. `shutdown()`
+   * closes it.
+   * @default in-process
+   */
+  backend?: Backend;
   /** @internal builds the store on the system's runtime (test systems wrap it). */
   storeFactory?: (runtime: Runtime) => StateStore;
   /** @internal the delivery scheduler (seeded in test systems). */
@@ -86,7 +97,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   /** The "shared" namespace: `state.namespace("shared")`; also `events.state`. */
   readonly kv: StateStore;
   readonly #runtime: Runtime;
-  readonly #trace: TraceBuffer | undefined;
+  // Set later only by inspect(), on a system created without tracing.
+  #trace: TraceBuffer | undefined;
   readonly #agents = new Map<string, CoordinatedAgent>();
   readonly #groups = new Map<string, AgentGroup>();
   /** Instances ever added per spec name: ids `${name}#n` are never reused, even after the name's last instance left. */
@@ -96,6 +108,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  readonly #inspectors = new Set<Inspector>();
+  readonly #backend: Backend | undefined;
 
   constructor(opts: SystemOptions = {}) {
     const trace = opts.trace;
@@ -107,13 +121,25 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       scheduler: opts.scheduler,
       tracer: this.#trace,
       checkPayloads: opts.checkPayloads,
+      idPrefix: opts.backend?.idPrefix,
       random: opts.random,
     });
     const runtime = this.#runtime;
     const historyLimit = opts.historyLimit;
     // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
+    const backend = (this.#backend = opts.backend);
+    // A backend's parts replace the in-process defaults; the parts it leaves out stay in-process.
+    const parts = backend?.attach({
+      runtime,
+      localCatalog: () => this.#localCatalog(),
+      onError: (error, message) =>
+        void this.events.eventBus
+          .emit({ type: EventType.ERROR_OCCURRED, source: message.sender, payload: { error: errorMessage(error), topic: message.topic ?? null, messageId: message.id } })
+          .catch(() => undefined),
+    });
     const store =
       opts.store ??
+      parts?.store ??
       opts.storeFactory?.(runtime) ??
       new InMemoryStateStore(historyLimit !== undefined ? { runtime: storeRuntime(runtime), historyLimit } : { runtime: storeRuntime(runtime) });
     this.state = new NamespacedState(store);
@@ -124,6 +150,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
     this.communication = new CommunicationHub({
       runtime,
+      requestTransport: parts?.requestTransport,
+      publishTransport: parts?.publishTransport,
       onError: (error, message) => {
         void bus
           .emit({
@@ -241,6 +269,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       }
     }
     await agent.stop();
+    await this.#backend?.agentsChanged().catch(() => undefined);
     return true;
   }
 
@@ -294,6 +323,42 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
 
   /** The agents on offer: name, description, capabilities, instances and JSON Schemas of their contracts. */
   catalog(): CatalogEntry[] {
+    const local = this.#localCatalog();
+    return this.#backend === undefined ? local : this.#backend.catalog(local);
+  }
+  /**
+   * Starts the inspector, a local web page of this running system: agents, catalog (with a
+   * form to call them when `allowCalls`), the live message flow, state with each key's
+   * history, locks, semaphores, barriers, events, the board, and a replayer for traces.
+   * It listens on loopback unless `host` says otherwise, and the URL it prints and returns
+   * carries a random access token that every request must present. A system created without
+   * `trace` starts recording now, so the page sees live records; a system that never calls
+   * `inspect` pays nothing (the inspector's code is not even loaded). `shutdown()` closes it.
+   * @default port 0 (a free port), host "127.0.0.1", allowCalls false (read-only)
+   * @throws ValidationError for bad options; ClosedError after shutdown.
+   * @example
+   * ```ts
+   * const inspector = await system.inspect({ port: 4000 }); // prints http://127.0.0.1:4000/?token=…
+   * await inspector.close();
+   * ```
+   */
+  async inspect(opts: InspectOptions = {}): Promise<Inspector> {
+    this.#checkOpen();
+    const { startInspector } = await import("../inspector/server.js");
+    const inspector = await startInspector(this, opts, this.#recording());
+    const handle: Inspector = {
+      url: inspector.url,
+      close: () => {
+        this.#inspectors.delete(handle);
+        return inspector.close();
+      },
+    };
+    this.#inspectors.add(handle);
+    return handle;
+  }
+
+
+  #localCatalog(): CatalogEntry[] {
     return [...this.#groups.values()].map((g) => g.catalogEntry());
   }
 
@@ -351,6 +416,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   async shutdown(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const inspector of [...this.#inspectors]) await inspector.close();
     // Channels first: every pending request and call ends with ClosedError before the agents'
     // signals abort their running handlers.
     this.communication.close();
@@ -359,6 +425,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     this.events.close();
     this.#runtime.timers.clear();
     this.#wakeIdle();
+    await this.#backend?.close();
   }
 
   // Not async: one promise per call, the channel's. Failures are rejections, never throws.
@@ -396,17 +463,42 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       // A teaching agent answers under its own id (its name); a mesh name dispatches to the
       // least busy instance.
       if (spec !== undefined) {
-        const tracer = this.#runtime.tracer;
+        const remoteInput = this.#backend !== undefined && this.#backend.kind !== "in-process" ? spec.input : undefined;
         group.unregister = this.communication.requestReply.registerHandler(group.name, (m, scope) => {
+          // Over a shared backend the caller may be in another process, where this contract is
+          // unknown: check the input here; a refusal is the caller's ValidationError, not a failure.
+          if (remoteInput !== undefined) {
+            try {
+              m = { ...m, payload: parseWith(remoteInput, m.payload, "input", group.name) };
+            } catch (error) {
+              throw passThrough(error as object);
+            }
+          }
           const target = group.pick();
           if (target === undefined) throw new NoResponderError(group.name);
-          tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
+          // Read at each dispatch: inspect() may turn tracing on after the agent was added.
+          this.#runtime.tracer?.record("dispatch", group.name, target.agentId, undefined, m.id);
           return target.receive(m, scope);
         });
       }
     }
     await agent.start();
+    // A shared backend publishes the new instance count to the mesh's catalog.
+    await this.#backend?.agentsChanged().catch(() => undefined);
     return agent;
+  }
+
+  // The inspector needs live records: a system created without `trace` starts recording
+  // (with payloads) when inspect() is called. Components read runtime.tracer at each use; the
+  // stores were built without a tracer, so their writes reach the trace through a watch.
+  #recording(): TraceBuffer {
+    if (this.#trace === undefined) {
+      const clock = this.#runtime.clock;
+      this.#trace = new TraceBuffer(() => clock.now(), { payloads: true });
+      (this.#runtime as { tracer: Tracer | undefined }).tracer = this.#trace;
+      this.#traceState();
+    }
+    return this.#trace;
   }
 
   #traceState(): void {
@@ -414,7 +506,11 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     for (const ns of ["shared", "agents"]) {
       this.state.namespace(ns).watch("*", (change) => {
         const by = change.entry?.updatedBy ?? change.previous?.updatedBy;
-        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set" ? { version: change.entry?.version } : { deleted: true });
+        tracer.record("state", by, undefined, `${ns}/${change.key}`, undefined, change.type === "set"
+            ? tracer.payloads
+              ? { type: "set", version: change.entry?.version, value: change.entry?.value }
+              : { type: "set", version: change.entry?.version }
+            : { type: "delete" });
       });
     }
   }

@@ -94,7 +94,8 @@ export class PendingRequest implements ReplySink {
       }
     }
     const rt = this.list.runtime;
-    if (rt.checkPayloads) {
+    // undefined is what a void handler answers; production passes it through, so tests do too.
+    if (rt.checkPayloads && value !== undefined) {
       const issues = jsonIssues(value);
       if (issues.length > 0) {
         this.fail(new ValidationError(`reply from ${JSON.stringify(this.message.recipient)} is not JSON data`, issues));

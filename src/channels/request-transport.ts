@@ -69,7 +69,9 @@ export class InProcessRequestTransport implements RequestTransport {
     group.next = group.next + 1 >= members.length ? 0 : group.next + 1;
     // The production scheduler runs a delivery at once: skip the closure it would need.
     if (this.#scheduler === immediateScheduler) this.#invoke(responder, request, sink);
-    else this.#scheduler.deliver("request", () => this.#invoke(responder, request, sink), recipient);
+    // One lane per caller and recipient: two requests of one caller reach the recipient in the
+    // order they were sent, as the mailbox of a production system keeps them.
+    else this.#scheduler.deliver("request", () => this.#invoke(responder, request, sink), recipient, `${request.sender}\u0000${recipient}`);
   }
 
   close(): void {

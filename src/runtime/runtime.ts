@@ -36,13 +36,15 @@ export function createRuntime(opts: {
   tracer?: Tracer | undefined;
   checkPayloads?: boolean | undefined;
   random?: (() => number) | undefined;
+  /** Put before every id (a backend shared across processes gives a per-process one). */
+  idPrefix?: string | undefined;
 } = {}): Runtime {
   const clock = opts.clock ?? systemClock;
   return {
     clock,
     timers: new TimerQueue(clock),
     scheduler: opts.scheduler ?? immediateScheduler,
-    ids: new IdGenerator(),
+    ids: new IdGenerator(opts.idPrefix),
     tracer: opts.tracer,
     checkPayloads: opts.checkPayloads ?? false,
     random: opts.random ?? Math.random,
