@@ -5,7 +5,8 @@ import { EventBus, EventType, ReactiveCoordinator } from "../events/index.js";
 import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
-import { emptyTrace, TraceBuffer, type Trace } from "../runtime/trace.js";
+import { emptyTrace, stateTracer, TraceBuffer, type Trace } from "../runtime/trace.js";
+import { prefixLength } from "../state/key-space.js";
 import type { Tracer } from "../runtime/trace.js";
 import type { InspectOptions, Inspector } from "../inspector/types.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
@@ -34,9 +35,12 @@ export interface SystemOptions {
   /**
    * Record what crosses the system in `system.trace`. Off by default: recording costs
    * memory and time on every call. `{ limit }` bounds the records (default 10000);
-   * `{ payloads: true }` keeps payloads in the records.
+   * `{ payloads: true }` keeps payloads in the records. State writes are recorded at commit,
+   * in program order, with the version they wrote and the one they replaced; `{ reads: true }`
+   * records state reads too (kind `read`, with the version read) where the store reports
+   * them: the stores of test systems (`covey/testing`) do.
    */
-  trace?: boolean | { limit?: number; payloads?: boolean };
+  trace?: boolean | { limit?: number; payloads?: boolean; reads?: boolean };
   /**
    * Keep the shared `active_agents` list current as agents join and leave (the textbook's
    * reaction). Each change rewrites the whole list: a join costs O(agents), so turn it off
@@ -180,7 +184,9 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       nextTaskId: () => runtime.ids.next("task"),
       beforeHandle: opts.beforeHandle,
     };
-    if (this.#trace !== undefined) this.#traceState();
+    // The system's own stores record their writes at commit (see storeRuntime); a store given
+    // by the user is traced through a watch, which sees each change once it is delivered.
+    if (this.#trace !== undefined && (opts.store !== undefined || parts?.store !== undefined)) this.#traceState();
   }
 
   /** The agents of the system, by agentId. */
@@ -545,12 +551,20 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
 }
 
 /**
- * The runtime the system's store runs on: the system's, minus the tracer. The system traces
- * state writes itself, per namespace (`shared/key`), rather than under the store's encoded keys.
+ * The runtime the system's store runs on: the system's, with a tracer that records each
+ * write at commit under the key as the user wrote it (`shared/key`, not the store's encoded
+ * key) and with the version it replaced.
  * @internal
  */
 export function storeRuntime(runtime: Runtime): Runtime {
-  return { ...runtime, tracer: undefined };
+  const tracer = runtime.tracer;
+  return { ...runtime, tracer: tracer === undefined ? undefined : stateTracer(tracer, namespacedKey) };
+}
+
+/** `6:shared:plan` -> `shared/plan`; a key outside every namespace stays as it is. */
+function namespacedKey(storeKey: string): string {
+  const n = prefixLength(storeKey);
+  return n === 0 ? storeKey : `${storeKey.slice(storeKey.indexOf(":") + 1, n - 1)}/${storeKey.slice(n)}`;
 }
 
 function checkSpec(spec: unknown): asserts spec is AgentSpec<unknown, unknown> {
