@@ -111,7 +111,7 @@ export class TopicTrie {
     const cached = this.#cache.get(topic);
     if (cached !== undefined) return cached;
     const found: Subscription[] = [];
-    if (this.#size > 0) collect(this.#root, topic.split("."), 0, found);
+    if (this.#size > 0) collect(this.#root, topic.split("."), found);
     if (found.length > 1) found.sort((a, b) => a.seq - b.seq);
     const result = found.length === 0 ? EMPTY : found;
     if (this.#cache.size >= this.#cacheLimit) this.#cache.clear();
@@ -159,14 +159,31 @@ export class TopicTrie {
   }
 }
 
-function collect(node: TrieNode, tokens: readonly string[], i: number, out: Subscription[]): void {
-  if (i === tokens.length) {
-    for (const s of node.exact) out.push(s);
-    return;
+/**
+ * Every subscription on the paths `tokens` leads to, with an explicit stack rather than
+ * recursion: a topic may have thousands of tokens, and one stack frame per token would overflow
+ * the call stack (RangeError) on a long one. Each node is reached at most once per topic, since
+ * a trie path from the root is unique.
+ */
+function collect(root: TrieNode, tokens: readonly string[], out: Subscription[]): void {
+  const nodes: TrieNode[] = [root];
+  const depths: number[] = [0];
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    const i = depths.pop()!;
+    if (i === tokens.length) {
+      for (const s of node.exact) out.push(s);
+      continue;
+    }
+    // ">" needs at least one more token, which there is.
+    for (const s of node.rest) out.push(s);
+    const child = node.children.get(tokens[i]!);
+    if (child !== undefined) {
+      nodes.push(child);
+      depths.push(i + 1);
+    }
+    if (node.star !== undefined) {
+      nodes.push(node.star);
+      depths.push(i + 1);
+    }
   }
-  // ">" needs at least one more token, which there is.
-  for (const s of node.rest) out.push(s);
-  const child = node.children.get(tokens[i]!);
-  if (child !== undefined) collect(child, tokens, i + 1, out);
-  if (node.star !== undefined) collect(node.star, tokens, i + 1, out);
 }

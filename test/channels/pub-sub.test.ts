@@ -275,3 +275,17 @@ describe("PubSubChannel#publish (hostile handler results)", () => {
     expect(warn).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("PubSubChannel#publish (long topics)", () => {
+  it.each([5_000, 50_000])("publishes to a %i-token topic with a > subscription", async (n) => {
+    const ps = new PubSubChannel();
+    const topic = Array.from({ length: n }, (_, i) => `k${i}`).join(".");
+    const got: string[] = [];
+    ps.subscribe(">", (m) => void got.push(m.topic!));
+    ps.subscribe("k0.*.>", () => void got.push("star"));
+    // A subscription as deep as the topic: matching walks the whole depth of the trie.
+    ps.subscribe([...Array.from({ length: n - 1 }, () => "*"), ">"].join("."), () => void got.push("deep"));
+    await expect(ps.publish("me", topic, 1)).resolves.toEqual({ delivered: 3, failed: 0 });
+    expect(got).toEqual([topic, "star", "deep"]);
+  });
+});

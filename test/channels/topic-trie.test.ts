@@ -98,3 +98,18 @@ function naiveMatch(pattern: string, topic: string): boolean {
   }
   return p.length === t.length;
 }
+
+describe("TopicTrie#match (long topics)", () => {
+  it("matches a 100,000-token topic without overflowing the stack", () => {
+    const tokens = Array.from({ length: 100_000 }, (_, i) => `t${i % 7}`);
+    const topic = tokens.join(".");
+    const trie = new TopicTrie();
+    trie.add(parseSubscriptionTopic(">"), sub(">", 0));
+    trie.add(parseSubscriptionTopic("t0.>"), sub("t0.>", 1));
+    // A pattern as long as the topic, with a wildcard in every other token.
+    const long = tokens.map((t, i) => (i % 2 === 0 ? "*" : t)).join(".");
+    trie.add(parseSubscriptionTopic(long), sub(long, 2));
+    trie.add(parseSubscriptionTopic(`${long}.extra`), sub("longer", 3));
+    expect(trie.match(topic).map((s) => s.seq)).toEqual([0, 1, 2]);
+  });
+});
