@@ -1,5 +1,14 @@
-import type { ZodType } from "zod";
+import { z, type ZodType } from "zod";
 import { ValidationError } from "../errors.js";
+import { errorMessage } from "../runtime/describe.js";
+
+function isAsyncParse(error: unknown): boolean {
+  try {
+    return error instanceof z.core.$ZodAsyncError;
+  } catch {
+    return false; // a hostile Proxy thrown by a transform
+  }
+}
 
 /**
  * Parses `value` with a zod schema; returns the parsed data (defaults applied) or throws a
@@ -7,7 +16,18 @@ import { ValidationError } from "../errors.js";
  * @internal
  */
 export function parseWith<T>(schema: ZodType<T>, value: unknown, part: "input" | "output", agent: string): T {
-  const result = schema.safeParse(value);
+  let result: ReturnType<ZodType<T>["safeParse"]>;
+  try {
+    result = schema.safeParse(value);
+  } catch (error) {
+    // A transform or refinement that throws, or one that is async (zod refuses those in a
+    // synchronous parse): the value was not accepted, so the caller gets a ValidationError.
+    const what = `${part} of agent ${JSON.stringify(agent)}`;
+    const reason = isAsyncParse(error)
+      ? "its schema needs asynchronous parsing (an async refine or transform), which contracts do not support"
+      : `its schema threw: ${errorMessage(error)}`;
+    throw new ValidationError(`Invalid ${what}: ${reason}`, [{ path: [], message: reason }], { cause: error });
+  }
   if (result.success) return result.data;
   // Only a failure pays for building the message.
   const what = `${part} of agent ${JSON.stringify(agent)}`;

@@ -96,7 +96,14 @@ export class PendingRequest implements ReplySink {
     const rt = this.list.runtime;
     // undefined is what a void handler answers; production passes it through, so tests do too.
     if (rt.checkPayloads && value !== undefined) {
-      const issues = jsonIssues(value);
+      let issues: ReturnType<typeof jsonIssues>;
+      try {
+        issues = jsonIssues(value);
+      } catch (error) {
+        // A Proxy whose traps throw while its shape is checked.
+        this.fail(error);
+        return;
+      }
       if (issues.length > 0) {
         this.fail(new ValidationError(`reply from ${JSON.stringify(this.message.recipient)} is not JSON data`, issues));
         return;

@@ -25,9 +25,16 @@ export function describeValue(value: unknown): string {
 
 /** The message of a thrown value, for a report, that never throws. @internal */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) {
+  let isError: boolean;
+  try {
+    isError = error instanceof Error;
+  } catch {
+    // A Proxy whose getPrototypeOf trap throws.
+    return "an object";
+  }
+  if (isError) {
     try {
-      return String(error.message);
+      return String((error as Error).message);
     } catch {
       return "an error";
     }
