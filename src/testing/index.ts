@@ -1,13 +1,16 @@
 export { VirtualClock } from "./virtual-clock.js";
 export { createTestSystem } from "./test-system.js";
 export type { TestSystem, TestSystemOptions, TestFaults } from "./test-system.js";
+export type { RunOptions } from "./drive.js";
 export { explore, replay } from "./explore.js";
 export type { Scenario, ExploreFailure, ExploreOptions } from "./explore.js";
 export { createProbe } from "./probe.js";
 export type { Probe } from "./probe.js";
 export { runUntil } from "./run-until.js";
+export type { RunUntilOptions } from "./run-until.js";
 export { diffTraces } from "./diff-traces.js";
 export type { TraceDivergence } from "./diff-traces.js";
 export type { DeliveryFaults } from "./seeded-scheduler.js";
+export { DeadlockError } from "../errors.js";
 export { traceToMermaid } from "../runtime/trace.js";
-export type { Trace, TraceRecord } from "../runtime/trace.js";
+export type { Trace, TraceRecord, TraceListener, MermaidOptions } from "../runtime/trace.js";

@@ -140,6 +140,7 @@ export function createTestSystem(opts: TestSystemOptions = {}): TestSystem {
       reads: traceOpts.reads ?? false,
     },
     beforeHandle,
+    random,
   });
   const waiting = (): string[] => describeWaiting(system);
   const runUntilOpts = (o: { maxSteps?: number } | undefined): RunUntilOptions =>
