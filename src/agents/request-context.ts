@@ -111,15 +111,22 @@ export class RequestContext implements AgentContext, StopListener {
     return { ...o, signal: this.signal };
   }
 
-  /** A request's options: this request's signal unless given, and a timeout within the caller's deadline. */
+  /**
+   * A request's options. Without a signal of its own it gets this request's, which aborts with
+   * the caller's TimeoutError when the caller's deadline passes: the inner call ends at that
+   * instant with the caller's own error (a timeout of its own, armed later, would fire first
+   * at the same instant and turn the caller's TimeoutError into a HandlerError). With a signal
+   * of its own, its timeout is cut to the caller's remaining deadline instead.
+   */
   #fillRequest(opts: unknown): unknown {
     const o = opts as CallOptions | undefined;
+    if (o?.signal === undefined) return this.#fill(opts);
     const deadlineAt = this.#scope?.deadlineAt ?? Infinity;
-    if (deadlineAt === Infinity) return this.#fill(opts);
+    if (deadlineAt === Infinity) return opts;
     const remaining = Math.max(0, deadlineAt - this.#agent.clock.now());
-    const given = o?.timeout;
+    const given = o.timeout;
     // A bad timeout (NaN, negative, not a number) is passed on for the channel to reject.
     const timeout = given === undefined ? Math.min(DEFAULT_CALL_TIMEOUT, remaining) : typeof given === "number" && given >= 0 ? Math.min(given, remaining) : given;
-    return { ...o, signal: o?.signal ?? this.signal, timeout };
+    return { ...o, timeout };
   }
 }

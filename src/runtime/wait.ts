@@ -1,7 +1,10 @@
 import { ValidationError } from "../errors.js";
-import { systemClock, type Clock } from "./clock.js";
+import { systemClock, type Clock, type TimerHandle } from "./clock.js";
 import { describeValue } from "./describe.js";
 import { onAbort } from "./abort.js";
+
+/** The longest delay one platform timer takes (2^31-1 ms). */
+const MAX_TIMER_DELAY = 2_147_483_647;
 
 /** The options every covey wait accepts. */
 export interface WaitOptions {
@@ -56,7 +59,16 @@ export function sleep(clock: Clock, ms: number, opts: { signal?: AbortSignal | u
       off?.();
       resolve();
     };
-    const handle = clock === systemClock ? setTimeout(done, ms) : clock.setTimeout(done, ms);
+    // Node's timers overflow past 2^31-1 ms (a warning, then 1 ms): sleep longer in steps.
+    const until = clock.now() + ms;
+    let handle: TimerHandle;
+    const arm = (left: number): void => {
+      const next = left > MAX_TIMER_DELAY ? step : done;
+      const delay = left > MAX_TIMER_DELAY ? MAX_TIMER_DELAY : left;
+      handle = clock === systemClock ? setTimeout(next, delay) : clock.setTimeout(next, delay);
+    };
+    const step = (): void => arm(until - clock.now());
+    arm(ms);
     if (signal !== undefined) {
       off = onAbort(signal, (reason) => {
         if (clock === systemClock) clearTimeout(handle as ReturnType<typeof setTimeout>);
