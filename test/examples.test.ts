@@ -55,4 +55,44 @@ describe("examples", () => {
     expect(out).toContain("traces identical: true");
     expect(out).toContain("kv.update worker: 0 of 1000 runs failed");
   });
+
+  it("durable-plan.ts resumes after a kill, keeping completed tasks and completing none twice", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { spawn } = await import("node:child_process");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "covey-durable-plan-"));
+    try {
+      // A deterministic crash: the example kills itself with SIGKILL after 3 completions.
+      const file = join(dir, "plan.db");
+      const killed = await run(process.execPath, ["--import", "tsx", "examples/durable-plan.ts", "--file", file, "--stop-after", "3"], { cwd: root }).then(
+        () => undefined,
+        (e: { signal?: string; stdout?: string }) => e,
+      );
+      expect(killed?.signal).toBe("SIGKILL");
+      expect(killed?.stdout).toContain("Stopping hard after 3 completions");
+      const resumed = await run(process.execPath, ["--import", "tsx", "examples/durable-plan.ts", "--file", file], { cwd: root });
+      expect(resumed.stdout).toMatch(/Run 2 on .*: plan found, [3-8] of 8 tasks already complete/);
+      expect(resumed.stdout).toMatch(/Completed in this run: \d; kept from earlier runs: [3-8]/);
+      expect(resumed.stdout).toContain("Plan complete: 100%");
+      expect(resumed.stdout).toContain("Tasks completed twice: 0");
+
+      // A kill from outside, at the first completion it reports.
+      const other = join(dir, "other.db");
+      const child = spawn(process.execPath, ["--import", "tsx", "examples/durable-plan.ts", "--file", other], { cwd: root });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("completed task-")) child.kill("SIGKILL");
+      });
+      const signal = await new Promise((done) => child.on("close", (_code, s) => done(s)));
+      expect(signal).toBe("SIGKILL");
+      const after = await run(process.execPath, ["--import", "tsx", "examples/durable-plan.ts", "--file", other], { cwd: root });
+      expect(after.stdout).toMatch(/plan found, [1-8] of 8 tasks already complete/);
+      expect(after.stdout).toContain("Plan complete: 100%");
+      expect(after.stdout).toContain("Tasks completed twice: 0");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
