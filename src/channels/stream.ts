@@ -51,9 +51,19 @@ class SendWaiter extends Waiter {
 }
 
 class ReceiveWaiter extends Waiter {
-  /** Ends the wait as if the stream had ended. */
+  readonly #stream: Stream;
+
+  constructor(stream: Stream, list: WaitList<Waiter>, resolve: Settle, reject: Settle) {
+    super(list, resolve, reject);
+    this.#stream = stream;
+  }
+
+  /** Ends the wait as if the stream had ended (an iterator's `return()`). */
   cancel(): void {
-    if (this.end()) this.resolve(END);
+    if (this.end()) {
+      this.resolve(END);
+      this.#stream.withdrawn();
+    }
   }
 }
 
@@ -71,16 +81,33 @@ export interface ReceiveHolder {
 export class Stream {
   readonly id: string;
   readonly highWaterMark: number;
+  /** Made by `createStream` (kept while open) rather than on first use (kept while in use). */
+  explicit: boolean;
   closed = false;
   readonly #runtime: Runtime;
   readonly #buffer = new Fifo<unknown>();
   readonly #senders = new WaitList<Waiter>();
   readonly #receivers = new WaitList<Waiter>();
+  readonly #onIdle: ((stream: Stream) => void) | undefined;
 
-  constructor(id: string, highWaterMark: number, runtime: Runtime) {
+  /**
+   * @param onIdle - called whenever the stream may have become {@link idle}, so its owner can
+   *   forget it.
+   */
+  constructor(id: string, highWaterMark: number, runtime: Runtime, explicit = false, onIdle?: (stream: Stream) => void) {
     this.id = id;
     this.highWaterMark = highWaterMark;
     this.#runtime = runtime;
+    this.explicit = explicit;
+    this.#onIdle = onIdle;
+  }
+
+  /**
+   * Holds nothing worth keeping: no data, no waiter, and either ended (closed and drained) or
+   * made on first use (a fresh one is the same: empty, open, default highWaterMark).
+   */
+  get idle(): boolean {
+    return this.#buffer.length === 0 && this.#senders.size === 0 && this.#receivers.size === 0 && (this.closed || !this.explicit);
   }
 
   get buffered(): number {
@@ -101,18 +128,20 @@ export class Stream {
   }
 
   send(data: unknown, timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> | undefined {
+    // An aborted signal wins over everything, even data that could go at once: nothing is sent.
+    signal?.throwIfAborted();
     if (this.closed) throw new ClosedError(`stream ${JSON.stringify(this.id)}`);
     const receiver = this.#receivers.head;
     if (receiver !== undefined) {
       receiver.end();
       this.#runtime.scheduler.deliver("stream", () => receiver.resolve(data));
+      this.#checkIdle();
       return undefined;
     }
     if (this.#buffer.length < this.highWaterMark) {
       this.#buffer.push(data);
       return undefined;
     }
-    signal?.throwIfAborted();
     if (timeout === 0) throw this.#sendTimeout(0);
     return new Promise<void>((resolve, reject) => {
       const w = new SendWaiter(this.#senders, data, resolve as Settle, reject);
@@ -126,12 +155,13 @@ export class Stream {
    * Resolves {@link END} when the stream is closed and drained, or the wait timed out.
    */
   receive(timeout: number | undefined, signal: AbortSignal | undefined, holder?: ReceiveHolder): unknown {
+    // An aborted signal wins over a buffered item, which stays buffered for someone else.
+    signal?.throwIfAborted();
     const item = this.#take();
     if (item !== NOTHING) return item;
-    signal?.throwIfAborted();
     if (timeout === 0) return END;
     return new Promise<unknown>((resolve, reject) => {
-      const w = new ReceiveWaiter(this.#receivers, resolve, reject);
+      const w = new ReceiveWaiter(this, this.#receivers, resolve, reject);
       this.#receivers.push(w);
       this.#guard(w, timeout, signal, () => w.resolve(END));
       if (holder !== undefined) holder.waiter = w;
@@ -152,6 +182,7 @@ export class Stream {
       w.end();
       scheduler.deliver("stream", () => w.resolve(END));
     }
+    this.#checkIdle();
   }
 
   #take(): unknown {
@@ -164,20 +195,36 @@ export class Stream {
       this.#buffer.push(sender.data);
       this.#runtime.scheduler.deliver("stream", () => sender.resolve(undefined));
     }
+    this.#checkIdle();
     return item;
+  }
+
+  /** A waiter left without data: the stream may be idle now. */
+  withdrawn(): void {
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#onIdle !== undefined && this.idle) this.#onIdle(this);
   }
 
   #guard(w: Waiter, timeout: number | undefined, signal: AbortSignal | undefined, expire: () => void): void {
     if (timeout !== undefined) {
       w.deadline = this.#runtime.timers.add(timeout, () => {
         w.deadline = undefined;
-        if (w.end()) expire();
+        if (w.end()) {
+          expire();
+          this.#checkIdle();
+        }
       });
     }
     if (signal !== undefined) {
       w.off = onAbort(signal, (reason) => {
         w.off = undefined;
-        if (w.end()) w.reject(reason);
+        if (w.end()) {
+          w.reject(reason);
+          this.#checkIdle();
+        }
       });
     }
   }

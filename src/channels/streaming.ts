@@ -7,6 +7,11 @@ import { END, Stream, type ReceiveHolder } from "./stream.js";
 
 /** Default `highWaterMark` of a stream. */
 const DEFAULT_HIGH_WATER_MARK = 16;
+/**
+ * How many ended stream ids are remembered (oldest forgotten first), so that a late receive on
+ * one still gets `undefined` at once and a late send still gets ClosedError.
+ */
+const ENDED_REMEMBERED = 1024;
 
 /** Options of {@link StreamingChannel.createStream}. */
 export interface StreamOptions {
@@ -49,6 +54,13 @@ export interface StreamInfo {
 export class StreamingChannel {
   readonly #runtime: Runtime;
   readonly #streams = new Map<string, Stream>();
+  // Ids of the streams that ended most recently, oldest first (a Set keeps insertion order).
+  readonly #ended = new Set<string>();
+  readonly #forget = (stream: Stream): void => {
+    if (this.#streams.get(stream.id) !== stream) return;
+    this.#streams.delete(stream.id);
+    if (stream.closed) this.#remember(stream.id);
+  };
   #closed = false;
 
   constructor(opts?: RuntimeOptions) {
@@ -81,9 +93,12 @@ export class StreamingChannel {
           [{ path: ["highWaterMark"], message: "differs from the existing stream's" }],
         );
       }
+      // Made on first use, now asked for: kept while open from here on.
+      existing.explicit = true;
       return;
     }
-    this.#streams.set(streamId, new Stream(streamId, hwm ?? DEFAULT_HIGH_WATER_MARK, this.#runtime));
+    this.#ended.delete(streamId);
+    this.#streams.set(streamId, new Stream(streamId, hwm ?? DEFAULT_HIGH_WATER_MARK, this.#runtime, true, this.#forget));
   }
 
   /**
@@ -94,10 +109,12 @@ export class StreamingChannel {
    * @throws ClosedError (as a rejection) when the stream is or gets closed before the data is buffered.
    */
   async send<T>(streamId: string, data: T, opts?: WaitOptions): Promise<void> {
-    if (this.#closed) throw new ClosedError("streaming channel");
     checkName(streamId, "streamId");
     const timeout = checkTimeout(opts?.timeout, `send to stream ${JSON.stringify(streamId)}`);
+    opts?.signal?.throwIfAborted();
+    if (this.#closed) throw new ClosedError("streaming channel");
     if (this.#runtime.checkPayloads) assertJson(data, `data sent to stream ${JSON.stringify(streamId)}`);
+    if (this.#ended.has(streamId)) throw new ClosedError(`stream ${JSON.stringify(streamId)}`);
     const wait = this.#stream(streamId).send(data, timeout, opts?.signal);
     if (wait !== undefined) await wait;
   }
@@ -111,9 +128,13 @@ export class StreamingChannel {
   async receive<T>(streamId: string, opts?: WaitOptions): Promise<T | undefined> {
     checkName(streamId, "streamId");
     const timeout = checkTimeout(opts?.timeout, `receive from stream ${JSON.stringify(streamId)}`);
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
+    // Nothing to take and no wait: an unknown id stays unknown.
+    if (timeout === 0 && !this.#streams.has(streamId)) return undefined;
     const stream = this.#existing(streamId);
     if (stream === undefined) return undefined;
-    const item = await stream.receive(timeout, opts?.signal);
+    const item = await stream.receive(timeout, signal);
     return item === END ? undefined : (item as T);
   }
 
@@ -131,7 +152,15 @@ export class StreamingChannel {
   iterate<T>(streamId: string, opts?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
     checkName(streamId, "streamId");
     const signal = opts?.signal;
-    return new StreamIterator<T>((holder) => this.#existing(streamId)?.receive(undefined, signal, holder) ?? END);
+    // The stream this iteration read from last: once it ended, the iteration is over, even if
+    // the id was forgotten or reused by a new stream since.
+    let last: Stream | undefined;
+    return new StreamIterator<T>((holder) => {
+      signal?.throwIfAborted();
+      if (last?.ended === true) return END;
+      last = this.#existing(streamId);
+      return last === undefined ? END : last.receive(undefined, signal, holder);
+    });
   }
 
   /**
@@ -140,7 +169,18 @@ export class StreamingChannel {
    */
   closeStream(streamId: string): void {
     checkName(streamId, "streamId");
+    if (this.#ended.has(streamId)) return;
     this.#stream(streamId).close();
+  }
+
+  /**
+   * The ids of the streams held now: open streams made by `createStream`, and streams holding
+   * data or waiters. A stream that was closed and drained is forgotten (its id is remembered
+   * among the last 1,024 ended ones, so a late receive gets `undefined` and a late send
+   * ClosedError); one made on first use is forgotten as soon as it holds nothing.
+   */
+  streamIds(): IterableIterator<string> {
+    return this.#streams.keys();
   }
 
   /** A snapshot of stream `streamId`, or undefined if it does not exist. */
@@ -159,22 +199,34 @@ export class StreamingChannel {
   /** Closes every stream, and the channel: later sends and createStream get `ClosedError`. Idempotent. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#streams.values()) s.close();
+    // Closing may forget a stream (deleting it from the map): iterate over a copy.
+    for (const s of [...this.#streams.values()]) s.close();
   }
 
-  /** The stream to receive from: created on first use, except on a closed channel. */
+  /**
+   * The stream to receive from: created on first use, except on a closed channel or for an
+   * id whose stream ended recently (undefined: nothing will ever come).
+   */
   #existing(id: string): Stream | undefined {
-    return this.#closed ? this.#streams.get(id) : this.#stream(id);
+    if (this.#closed || this.#ended.has(id)) return this.#streams.get(id);
+    return this.#stream(id);
   }
 
   #stream(id: string): Stream {
     let s = this.#streams.get(id);
     if (s === undefined) {
-      s = new Stream(id, DEFAULT_HIGH_WATER_MARK, this.#runtime);
-      if (this.#closed) s.close();
+      s = new Stream(id, DEFAULT_HIGH_WATER_MARK, this.#runtime, false, this.#forget);
       this.#streams.set(id, s);
+      if (this.#closed) s.close();
     }
     return s;
+  }
+
+  #remember(id: string): void {
+    const ended = this.#ended;
+    ended.delete(id);
+    ended.add(id);
+    if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value!);
   }
 }
 

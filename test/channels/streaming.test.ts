@@ -130,7 +130,8 @@ describe("StreamingChannel#receive", () => {
     expect(await state(p)).toBe("pending");
     await clock.advance(1);
     await expect(p).resolves.toBeUndefined();
-    expect(streams.info("s")?.waitingReceivers).toBe(0);
+    // Nobody created "s": once its only waiter left, nothing of it is kept.
+    expect(streams.info("s")).toBeUndefined();
     expect(clock.pending).toBe(0);
     // The withdrawn receiver must not swallow the next item.
     await streams.send("s", "next");
@@ -214,7 +215,7 @@ describe("StreamingChannel#iterate", () => {
     expect(streams.info("s")?.waitingReceivers).toBe(1);
     await it.return!();
     await expect(pending).resolves.toEqual({ done: true, value: undefined });
-    expect(streams.info("s")?.waitingReceivers).toBe(0);
+    expect(streams.info("s")).toBeUndefined();
     await streams.send("s", "for someone else");
     await expect(streams.receive("s")).resolves.toBe("for someone else");
     await expect(it.next()).resolves.toEqual({ done: true, value: undefined });
@@ -252,5 +253,100 @@ describe("StreamingChannel#close", () => {
     for await (const x of streams.iterate("a")) items.push(x);
     expect(items).toEqual([]);
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe("StreamingChannel with an already-aborted signal", () => {
+  it("rejects receive with the signal's reason and leaves the buffered item in place", async () => {
+    const { streams } = setup();
+    await streams.send("s", "kept");
+    const ac = new AbortController();
+    const reason = new Error("gave up");
+    ac.abort(reason);
+    await expect(streams.receive("s", { signal: ac.signal })).rejects.toBe(reason);
+    await expect(streams.iterate("s", { signal: ac.signal }).next()).rejects.toBe(reason);
+    expect(streams.info("s")).toMatchObject({ buffered: 1 });
+    await expect(streams.receive("s")).resolves.toBe("kept");
+  });
+
+  it("rejects send with the signal's reason and buffers nothing, even with room or a waiting receiver", async () => {
+    const { streams } = setup();
+    streams.createStream("s", { highWaterMark: 4 });
+    const ac = new AbortController();
+    ac.abort("stop");
+    await expect(streams.send("s", "lost", { signal: ac.signal })).rejects.toBe("stop");
+    expect(streams.info("s")).toMatchObject({ buffered: 0 });
+    const waiting = streams.receive("s", { timeout: 10 });
+    await expect(streams.send("s", "lost", { signal: ac.signal })).rejects.toBe("stop");
+    await streams.send("s", "real");
+    await expect(waiting).resolves.toBe("real");
+    // On a closed stream too, the abort is what the caller hears first.
+    streams.closeStream("s");
+    await expect(streams.send("s", 1, { signal: ac.signal })).rejects.toBe("stop");
+  });
+});
+
+describe("StreamingChannel memory", () => {
+  it("forgets a stream once it was closed and drained: info() and streamIds() no longer list it", async () => {
+    const { streams } = setup();
+    streams.createStream("s", { highWaterMark: 2 });
+    await streams.send("s", 1);
+    streams.closeStream("s");
+    expect([...streams.streamIds()]).toEqual(["s"]);
+    await expect(streams.receive("s")).resolves.toBe(1);
+    expect(streams.info("s")).toBeUndefined();
+    expect([...streams.streamIds()]).toEqual([]);
+    // What a closed stream promised still holds for a late caller.
+    await expect(streams.receive("s")).resolves.toBeUndefined();
+    await expect(streams.send("s", 2)).rejects.toBeInstanceOf(ClosedError);
+    expect(streams.info("s")).toBeUndefined();
+    // And the id can be used again.
+    streams.createStream("s");
+    await streams.send("s", 3);
+    await expect(streams.receive("s")).resolves.toBe(3);
+  });
+
+  it("keeps 10,000 used-and-closed streams from piling up", async () => {
+    const { streams } = setup();
+    for (let i = 0; i < 10_000; i++) {
+      const id = `s${i}`;
+      streams.createStream(id, { highWaterMark: 2 });
+      await streams.send(id, i);
+      streams.closeStream(id);
+      for await (const n of streams.iterate<number>(id)) expect(n).toBe(i);
+    }
+    expect([...streams.streamIds()]).toEqual([]);
+  });
+
+  it("allocates nothing for a receive on an id nobody created", async () => {
+    const { clock, streams } = setup();
+    await expect(streams.receive("nobody", { timeout: 0 })).resolves.toBeUndefined();
+    expect(streams.info("nobody")).toBeUndefined();
+    const ac = new AbortController();
+    const waiting = streams.receive("nobody", { signal: ac.signal });
+    const timed = streams.receive("other", { timeout: 5 });
+    ac.abort("done");
+    await expect(waiting).rejects.toBe("done");
+    await clock.advance(5);
+    await expect(timed).resolves.toBeUndefined();
+    expect([...streams.streamIds()]).toEqual([]);
+  });
+
+  it("an iteration over a stream that ended stays ended even after its id is forgotten", async () => {
+    const { streams } = setup();
+    for (let i = 0; i < 3; i++) await streams.send("s", i);
+    streams.closeStream("s");
+    const got: number[] = [];
+    for await (const n of streams.iterate<number>("s")) got.push(n);
+    expect(got).toEqual([0, 1, 2]);
+    expect(streams.info("s")).toBeUndefined();
+  });
+
+  it("keeps an open stream made by createStream while it is empty", async () => {
+    const { streams } = setup();
+    streams.createStream("s", { highWaterMark: 3 });
+    await streams.send("s", 1);
+    await streams.receive("s");
+    expect(streams.info("s")).toMatchObject({ highWaterMark: 3, buffered: 0, closed: false });
   });
 });
