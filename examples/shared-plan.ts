@@ -1,8 +1,18 @@
-// The flagship demo: several worker instances share one plan in `kv`. Each claims the next
-// pending task with `kv.update` (compare-and-swap with retry), works on it, marks it done.
-// No task is worked twice, the plan reaches 100%, and the run ends with a Mermaid diagram.
+// The flagship demo: several worker instances share one plan in `kv`, and no task is worked
+// twice. Two ways of writing shared state, side by side:
+//
+// - Claiming is read -> decide -> write. A worker reads the plan, takes a moment to choose a
+//   task (as an LLM-backed agent would), then writes its claim only if the plan is still at
+//   the version it read (`expectedVersion`). If another worker claimed meanwhile, the write is
+//   refused with VERSION_CONFLICT and the worker re-reads and chooses again. These conflicts
+//   are printed: they are what makes "no task worked twice" true.
+// - Completing is one atomic step: `kv.update` runs a recipe on the current plan and commits
+//   it with compare-and-swap, retrying by itself, and hands a result back to the caller.
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
-import { createSystem, defineAgent, sleep } from "../src/index.js";
+import { createSystem, defineAgent, sleep, VersionConflictError } from "../src/index.js";
 
 interface Task {
   id: string;
@@ -30,6 +40,7 @@ const descriptions = [
 
 const system = createSystem({ trace: true });
 const worked = new Map<string, string[]>();
+let conflicts = 0;
 
 const worker = defineAgent({
   name: "dev.worker",
@@ -38,29 +49,34 @@ const worker = defineAgent({
   output: z.object({ agentId: z.string(), completed: z.array(z.string()) }),
   handler: async ({ planId }, ctx) => {
     const completed: string[] = [];
-    const shared = ctx.state.namespace("shared");
     for (;;) {
-      const current = await shared.get<Plan>(planId);
-      if (!current?.value.tasks.some((t) => t.status === "pending")) return { agentId: ctx.agentId, completed };
-      let claimed: string | undefined;
-      // The recipe may run more than once: on a conflict it is re-run on the fresh plan.
-      await shared.update<Plan>(planId, (plan) => {
-        claimed = undefined;
-        const next = plan?.tasks.find((t) => t.status === "pending");
-        if (next === undefined) return;
-        next.status = "in-progress";
-        next.assignedTo = ctx.agentId;
-        claimed = next.id;
-      }, { by: ctx.agentId });
-      if (claimed === undefined) continue; // another worker took the last one meanwhile
-      const taskId = claimed;
-      worked.set(taskId, [...(worked.get(taskId) ?? []), ctx.agentId]);
+      // Read, decide, then write at the version read.
+      const current = (await ctx.kv.get<Plan>(planId))!;
+      const next = current.value.tasks.find((t) => t.status === "pending");
+      if (next === undefined) return { agentId: ctx.agentId, completed };
+      await sleep(ctx.clock, 1 + Math.floor(ctx.random() * 4)); // choosing takes a moment
+      const claimed: Plan = {
+        ...current.value,
+        tasks: current.value.tasks.map((t) => (t.id === next.id ? { ...t, status: "in-progress", assignedTo: ctx.agentId } : t)),
+      };
+      try {
+        const entry = await ctx.kv.set(planId, claimed, { by: ctx.agentId, expectedVersion: current.version });
+        console.log(`  ${ctx.agentId} claimed ${next.id} (plan v${current.version} -> v${entry.version})`);
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        conflicts++;
+        console.log(`  ${ctx.agentId} conflict-retried: the plan moved from v${error.expectedVersion} to v${error.actualVersion} while it chose ${next.id}; re-reading`);
+        continue;
+      }
+      worked.set(next.id, [...(worked.get(next.id) ?? []), ctx.agentId]);
       await sleep(ctx.clock, WORK_MS); // the work itself
-      await shared.update<Plan>(planId, (plan) => {
-        const task = plan!.tasks.find((t) => t.id === taskId)!;
-        task.status = "complete";
-      }, { by: ctx.agentId });
-      completed.push(taskId);
+      // One atomic step, with a result handed back: how many tasks are left.
+      const { result: left, version } = await ctx.kv.update<Plan, number>(planId, (plan, out) => {
+        plan.tasks.find((t) => t.id === next.id)!.status = "complete";
+        out.result = plan.tasks.filter((t) => t.status !== "complete").length;
+      }, { by: ctx.agentId, exists: true });
+      console.log(`  ${ctx.agentId} completed ${next.id} (v${version}), ${left} left`);
+      completed.push(next.id);
     }
   },
 });
@@ -73,17 +89,11 @@ const plan: Plan = {
 };
 await system.kv.set("plan-001", plan, { by: "planner" });
 
-const stopWatching = system.kv.watch("plan-001", (change) => {
-  const tasks = (change.entry?.value as Plan | undefined)?.tasks ?? [];
-  const done = tasks.filter((t) => t.status === "complete").length;
-  console.log(`  v${change.entry?.version} by ${change.entry?.updatedBy}: ${done}/${tasks.length} complete`);
-});
-
-console.log(`Plan with ${plan.tasks.length} tasks, ${WORKERS} worker instances, ${WORK_MS} ms of work per task`);
+console.log(`Plan with ${plan.tasks.length} tasks, ${WORKERS} instances of dev.worker, ${WORK_MS} ms of work per task\n`);
 const started = performance.now();
-const results = await Promise.all(Array.from({ length: WORKERS }, () => system.call("dev.worker", { planId: "plan-001" })));
+// Called by its spec: the input is checked at compile time and the result is typed.
+const results = await Promise.all(Array.from({ length: WORKERS }, () => system.call(worker, { planId: "plan-001" })));
 const elapsed = performance.now() - started;
-stopWatching();
 
 const final = (await system.kv.get<Plan>("plan-001"))!.value;
 const complete = final.tasks.filter((t) => t.status === "complete").length;
@@ -91,14 +101,18 @@ const twice = [...worked].filter(([, agents]) => agents.length > 1);
 const ideal = Math.ceil(final.tasks.length / WORKERS) * WORK_MS;
 
 console.log("\nWho did what:");
-for (const r of results as { agentId: string; completed: string[] }[]) console.log(`  ${r.agentId}: ${r.completed.join(", ") || "(nothing)"}`);
+for (const r of results) console.log(`  ${r.agentId}: ${r.completed.join(", ") || "(nothing)"}`);
 console.log(`\nPlan complete: ${Math.round((complete / final.tasks.length) * 100)}%`);
 console.log(`Tasks worked twice: ${twice.length}`);
+console.log(`Claims refused and retried (version conflicts): ${conflicts}`);
 console.log(`Elapsed: ${elapsed.toFixed(0)} ms; ideal parallel time ${ideal} ms; sequential ${final.tasks.length * WORK_MS} ms`);
 console.log(`Parallelism: ${elapsed < 2 * ideal ? "yes" : "NO"} (elapsed < 2x ideal)`);
 
-console.log("\nTrace (Mermaid):\n");
-console.log(system.trace.toMermaid({ limit: 60 }));
+// The whole run as a sequence diagram, in a file: a ```mermaid block renders on GitHub, or
+// paste the diagram into https://mermaid.live.
+const tracePath = join(tmpdir(), "covey-shared-plan-trace.md");
+writeFileSync(tracePath, `# covey shared-plan trace\n\n\`\`\`mermaid\n${system.trace.toMermaid()}\n\`\`\`\n`);
+console.log(`Trace: ${system.trace.records.length} records, Mermaid sequence diagram written to ${tracePath}`);
 await system.shutdown();
 
 if (complete !== final.tasks.length || twice.length > 0 || elapsed >= 2 * ideal) process.exitCode = 1;

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -17,7 +18,12 @@ describe("examples", () => {
     expect(out).toContain("Plan complete: 100%");
     expect(out).toContain("Tasks worked twice: 0");
     expect(out).toContain("Parallelism: yes");
-    expect(out).toContain("sequenceDiagram");
+    expect(out).toMatch(/dev\.worker#\d claimed task-\d \(plan v\d+ -> v\d+\)/);
+    expect(out).toMatch(/dev\.worker#\d completed task-\d \(v\d+\), \d left/);
+    // Four workers choosing at once from one plan: claims collide, are refused and retried.
+    expect(out).toMatch(/dev\.worker#\d conflict-retried: the plan moved from v\d+ to v\d+/);
+    const path = /Mermaid sequence diagram written to (.+)\n/.exec(out)?.[1];
+    expect(readFileSync(path!, "utf8")).toContain("sequenceDiagram");
   });
 
   it("textbook-system.ts runs the textbook's system", async () => {
@@ -39,7 +45,11 @@ describe("examples", () => {
     const out = await example("planner-worker.ts");
     expect(out).toContain("[worker] got");
     expect(out).toContain("uses shared context: v3");
-    expect(out).toContain("Worker finished: t1, t2, t3");
+    // The worker stalls on t2 past its lease: the standby takes it over and the stale token is refused.
+    expect(out).toContain("[standby] t2: lease expired, took over with fencing token");
+    expect(out).toMatch(/\[worker\] t2: stale fencing token \d+ refused \(current \d+, done by standby#1\)/);
+    expect(out).toContain("Worker finished: t1, t3; standby finished: t2");
+    expect(out).toContain("Tasks completed: 3 of 3, each exactly once: true");
   });
 
   it("team-board.ts passes work from developer to docs and reviewer", async () => {
