@@ -1,6 +1,6 @@
 import type { Trace } from "../runtime/trace.js";
 import { deriveSeed } from "./seeded-scheduler.js";
-import { createTestSystem, type TestFaults, type TestSystem } from "./test-system.js";
+import { createTestSystem, type TestFaults, type TestSystem, type TestSystemOptions } from "./test-system.js";
 
 /**
  * A test scenario: drives a fresh test system and throws (an assertion) when it fails. It
@@ -30,10 +30,20 @@ export interface ExploreOptions {
   stopOnFailure?: boolean;
   /** Faults injected in every run (seeded, so they replay). */
   faults?: TestFaults;
+  /** What each run's trace records, e.g. `{ reads: true }` to see state reads with their versions. */
+  trace?: TestSystemOptions["trace"];
 }
 
-async function runOnce(scenario: Scenario, seed: number, faults: TestFaults | undefined): Promise<{ error?: unknown; trace: Trace }> {
-  const t = createTestSystem(faults !== undefined ? { seed, faults } : { seed });
+async function runOnce(
+  scenario: Scenario,
+  seed: number,
+  faults: TestFaults | undefined,
+  trace: TestSystemOptions["trace"] | undefined,
+): Promise<{ error?: unknown; trace: Trace }> {
+  const opts: TestSystemOptions = { seed };
+  if (faults !== undefined) opts.faults = faults;
+  if (trace !== undefined) opts.trace = trace;
+  const t = createTestSystem(opts);
   const { system, clock } = t;
   let error: unknown;
   let failed = false;
@@ -74,7 +84,7 @@ export async function explore(
   let ran = 0;
   for (let i = 0; i < runs; i++) {
     const seed = deriveSeed(base, i);
-    const result = await runOnce(scenario, seed, opts.faults);
+    const result = await runOnce(scenario, seed, opts.faults, opts.trace);
     ran++;
     if ("error" in result) {
       const failure: ExploreFailure = { seed, error: result.error, mermaid: result.trace.toMermaid() };
@@ -100,8 +110,8 @@ export async function explore(
 export async function replay(
   scenario: Scenario,
   run: number | Pick<ExploreFailure, "seed" | "faults">,
-  opts: { faults?: TestFaults } = {},
+  opts: { faults?: TestFaults; trace?: TestSystemOptions["trace"] } = {},
 ): Promise<{ error?: unknown; trace: Trace }> {
-  if (typeof run === "number") return runOnce(scenario, run, opts.faults);
-  return runOnce(scenario, run.seed, opts.faults ?? run.faults);
+  if (typeof run === "number") return runOnce(scenario, run, opts.faults, opts.trace);
+  return runOnce(scenario, run.seed, opts.faults ?? run.faults, opts.trace);
 }
