@@ -1,4 +1,4 @@
-import { original } from "immer";
+import { isDraft, original } from "immer";
 import { ClosedError } from "../errors.js";
 import { resolveRuntime, type RuntimeOptions } from "../runtime/runtime.js";
 import { InMemoryStateStore } from "../state/in-memory-store.js";
@@ -160,12 +160,13 @@ export class ReactiveCoordinator {
         (draft) => {
           // Work on the plain frozen list, not through the draft: every element read through
           // immer's proxy costs a trap, which made each join O(n) traps (ms per join at 3,000 agents).
-          const list = draft === undefined ? undefined : (original(draft) ?? draft);
+          // A primitive (someone stored a non-list) is no draft: `original` would throw on it.
+          const list: unknown = isDraft(draft) ? (original(draft) ?? draft) : draft;
           // Absent (or not a list, if someone else wrote the key): start a fresh list.
           if (!Array.isArray(list)) return joined ? [agentId] : [];
           const i = list.indexOf(agentId);
-          if (joined && i < 0) return [...(list), agentId];
-          if (!joined && i >= 0) return (list).filter((_, k) => k !== i);
+          if (joined && i < 0) return [...(list as string[]), agentId];
+          if (!joined && i >= 0) return (list as string[]).filter((_, k) => k !== i);
           return undefined;
         },
         { by: WRITER },

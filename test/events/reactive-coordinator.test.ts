@@ -135,6 +135,33 @@ describe("ReactiveCoordinator (agent_joined / agent_left reactions)", () => {
     expect(await activeAgents(c.state)).toEqual([]);
   });
 
+  it.each([
+    ["a string", "oops"],
+    ["a number", 42],
+    ["null", null],
+    ["an object", { a: 1 }],
+    ["true", true],
+  ])("starts a fresh list when active_agents holds %s", async (_label, junk) => {
+    const c = new ReactiveCoordinator();
+    await c.state.set("active_agents", junk);
+    await c.emit("a", EventType.AGENT_JOINED, { agentId: "a" });
+    expect(await activeAgents(c.state)).toEqual(["a"]);
+    expect(c.eventBus.getHistory({ type: EventType.ERROR_OCCURRED })).toEqual([]);
+    await c.state.set("active_agents", junk);
+    await c.emit("a", EventType.AGENT_LEFT, { agentId: "a" });
+    expect(await activeAgents(c.state)).toEqual([]);
+    expect(c.eventBus.getHistory({ type: EventType.ERROR_OCCURRED })).toEqual([]);
+  });
+
+  it("writes nothing when a join or leave changes nothing", async () => {
+    const c = new ReactiveCoordinator();
+    await c.emit("a", EventType.AGENT_JOINED, { agentId: "a" });
+    const before = (await c.state.get("active_agents"))!.version;
+    await c.emit("a", EventType.AGENT_JOINED, { agentId: "a" });
+    await c.emit("zz", EventType.AGENT_LEFT, { agentId: "zz" });
+    expect((await c.state.get("active_agents"))!.version).toBe(before);
+  });
+
   it("keeps all 50 agents that join concurrently", async () => {
     const c = new ReactiveCoordinator();
     const agents = ids(50);
