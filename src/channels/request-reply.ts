@@ -183,22 +183,31 @@ export class RequestReplyChannel {
   }
 
   // Most replies come back within the microtasks that follow the request. Arming a deadline
-  // for them would cost more than the rest of the round trip: the runtime's deadline queue
-  // arms a clock timer whenever it goes from empty to non-empty, which for requests made one
-  // after another is a setTimeout/clearTimeout pair each. So deadlines are armed in one
-  // microtask per batch, for the requests still pending then. Clock time cannot move
+  // for them would cost more than the rest of the round trip (an entry in the deadline queue,
+  // keeping the process alive, then cancelling both). So deadlines are armed two microtask
+  // hops after the request, one batch for all requests made meanwhile, for those still
+  // pending then. Clock time cannot move
   // between a call and its microtask (a virtual clock settles microtasks before advancing;
-  // the wall clock moves by microseconds), so a timeout still fires `timeout` ms after the call.
+  // the wall clock moves by microseconds), and each deadline counts from its call's timestamp,
+  // so a timeout still fires `timeout` ms after the call.
   #armLater(p: PendingRequest): void {
     if (this.#unarmedTail === undefined) {
       this.#unarmedHead = this.#unarmedTail = p;
       // Not queueMicrotask: Node wraps each of its callbacks in an AsyncResource.
-      void resolved.then(this.#armDeadlines);
+      void resolved.then(this.#armSoon);
     } else {
       this.#unarmedTail.nextUnarmed = p;
       this.#unarmedTail = p;
     }
   }
+
+  // A second hop: the reply of an async handler that does not wait on anything (`async (x) =>
+  // x`, a cache hit) reaches the caller one microtask after the handler's promise, after the
+  // first hop. Each deadline counts from its call's timestamp, so arming it later never
+  // moves it.
+  readonly #armSoon = (): void => {
+    void resolved.then(this.#armDeadlines);
+  };
 
   readonly #armDeadlines = (): void => {
     let p = this.#unarmedHead;
@@ -208,7 +217,7 @@ export class RequestReplyChannel {
       const q = p;
       p = q.nextUnarmed;
       q.nextUnarmed = undefined;
-      if (!q.done) q.deadline = timers.add(q.timeout, () => q.expire());
+      if (!q.done) q.deadline = timers.add(q.timeout, () => q.expire(), undefined, q.message.timestamp);
     }
   };
 

@@ -132,11 +132,13 @@ export class TimerQueue {
   /**
    * Calls `fn` once `delay` ms from now, unless cancelled first. By default the pending
    * deadline keeps the process alive; pass `{ keepAlive: false }` for bookkeeping timers
-   * (leases, history) that must never hold a process open.
+   * (leases, history) that must never hold a process open. `from` is the clock time the
+   * delay counts from, when the caller has just read it; default: now.
    */
-  add(delay: number, fn: () => void, opts?: DeadlineOptions): Deadline {
+  add(delay: number, fn: () => void, opts?: DeadlineOptions, from?: number): Deadline {
     const d = delay > 0 ? delay : 0;
-    const deadline = this.#clock.now() + d;
+    // `from`: a clock time the caller already read (reading the wall clock is not free).
+    const deadline = (from ?? this.#clock.now()) + d;
     const keepAlive = opts?.keepAlive !== false;
     const entry = new Entry(this, deadline, this.#seq++, fn, keepAlive);
     let list = this.#lists.get(d);

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { systemClock } from "../../src/runtime/clock.js";
 import { TimerQueue } from "../../src/runtime/timer-queue.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
 
@@ -178,5 +179,38 @@ describe("TimerQueue long deadlines", () => {
     expect(fired).toEqual([]);
     clock.advance(6);
     expect(fired).toEqual([2 ** 31 + 5]);
+  });
+});
+
+describe("TimerQueue on the wall clock", () => {
+  it("does not touch the clock per sequential add and cancel: the armed timer outlives an empty queue", () => {
+    const sets = vi.spyOn(globalThis, "setTimeout");
+    const clears = vi.spyOn(globalThis, "clearTimeout");
+    const q = new TimerQueue(systemClock);
+    try {
+      for (let i = 0; i < 1000; i++) q.add(30_000, () => undefined).cancel();
+      expect(sets.mock.calls.length).toBe(1);
+      expect(clears.mock.calls.length).toBe(0);
+      expect(q.size).toBe(0);
+    } finally {
+      q.clear();
+      sets.mockRestore();
+      clears.mockRestore();
+    }
+  });
+
+  it("unrefs the kept timer once no keepAlive deadline is pending", () => {
+    const q = new TimerQueue(systemClock);
+    const sets = vi.spyOn(globalThis, "setTimeout");
+    try {
+      const d = q.add(30_000, () => undefined);
+      const timer = sets.mock.results[0]!.value as NodeJS.Timeout;
+      expect(timer.hasRef()).toBe(true);
+      d.cancel();
+      expect(timer.hasRef()).toBe(false);
+    } finally {
+      q.clear();
+      sets.mockRestore();
+    }
   });
 });
