@@ -97,7 +97,7 @@ export async function startInspector(system: MultiAgentSystem, opts: InspectOpti
         return json(res, 200, await keySnapshot(system, ns, key));
       }
       case "/api/coordination":
-        return json(res, 200, coordinationSnapshot(system, url.searchParams.getAll("stream").slice(0, 100)));
+        return json(res, 200, coordinationSnapshot(system));
       case "/api/events":
         return json(res, 200, eventsSnapshot(system, clampLimit(url.searchParams.get("limit"), 1000)));
       case "/api/trace":

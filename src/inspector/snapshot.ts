@@ -5,37 +5,19 @@ import { toWire } from "./wire.js";
 /** Keys listed per namespace in one State snapshot; the page says when there are more. */
 const KEYS_PER_NAMESPACE = 2000;
 
-/** Reads an optional member another part of covey may not offer (yet), without `any`. */
-function member(target: object, name: string): unknown {
-  return (target as Record<string, unknown>)[name];
-}
-
-function numberOrString(value: unknown): number | string | undefined {
-  return typeof value === "number" || typeof value === "string" ? value : undefined;
-}
-
-/** Every agent instance with its load and mailbox, plus the requests waiting for a reply. @internal */
+/** Every agent instance with its load, mailbox depth and state, plus the requests waiting for a reply. @internal */
 export function agentsSnapshot(system: MultiAgentSystem): unknown {
-  const agents = [...system.agents.values()].map((a) => {
-    const row: Record<string, unknown> = {
-      agentId: a.agentId,
-      name: a.name,
-      capabilities: a.capabilities,
-      active: a.active,
-      load: a.load,
-    };
-    for (const key of ["queued", "running", "state"]) {
-      const value = numberOrString(member(a, key));
-      if (value !== undefined) row[key] = value;
-    }
-    return row;
-  });
-  const pending = member(system.communication.requestReply, "pendingRequests");
-  return {
-    now: system.clock.now(),
-    agents,
-    pendingRequests: typeof pending === "function" ? toWire((pending as () => unknown).call(system.communication.requestReply), 65536) : null,
-  };
+  const agents = [...system.agents.values()].map((a) => ({
+    agentId: a.agentId,
+    name: a.name,
+    capabilities: a.capabilities,
+    state: a.state,
+    active: a.active,
+    load: a.load,
+    queued: a.queued,
+    running: a.running,
+  }));
+  return { now: system.clock.now(), agents, pendingRequests: system.communication.requestReply.pendingRequests() };
 }
 
 /** The catalog with JSON Schemas, and whether the page may call. @internal */
@@ -93,26 +75,15 @@ export function changeRow(namespace: string, change: StateChange, maxChars = 512
   };
 }
 
-/**
- * Locks, semaphores, barriers (from the sync manager's snapshot) and streams: the ones the
- * streaming channel lists, if it can, else the ids the page asks about.
- * @internal
- */
-export function coordinationSnapshot(system: MultiAgentSystem, streamIds: readonly string[]): unknown {
+/** Locks, semaphores and barriers (the sync manager's snapshot) and every stream held. @internal */
+export function coordinationSnapshot(system: MultiAgentSystem): unknown {
   const streaming = system.communication.streaming;
-  const listed = member(streaming, "streamIds");
-  const ids = typeof listed === "function" ? [...(listed as () => Iterable<string>).call(streaming)] : streamIds;
   const streams = [];
-  for (const id of ids) {
+  for (const id of streaming.streamIds()) {
     const info = streaming.info(id);
-    streams.push(info === undefined ? { id, missing: true } : { id, ...info });
+    if (info !== undefined) streams.push({ id, ...info });
   }
-  return {
-    now: system.clock.now(),
-    sync: toWire(system.sync.snapshot(), 262144),
-    streamsListed: typeof listed === "function",
-    streams,
-  };
+  return { now: system.clock.now(), sync: toWire(system.sync.snapshot(), 262144), streams };
 }
 
 /** The retained event log, oldest first. @internal */

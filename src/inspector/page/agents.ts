@@ -10,19 +10,15 @@ class AgentsView extends PolledView {
   render(data) {
     const rows = data.agents.map((a) => h("tr", { "data-agent": a.agentId },
       h("td", { text: a.agentId }), h("td", { text: a.name }), h("td", { text: a.capabilities.join(", ") }),
-      h("td", null, h("span", { class: "badge " + (a.active ? "ok" : "off"), text: a.state || (a.active ? "running" : "stopped") })),
+      h("td", null, h("span", { class: "badge " + (a.active ? "ok" : "off"), text: a.state })),
       h("td", { class: "num", text: String(a.load) }),
-      h("td", { class: "num", text: a.queued === undefined ? "" : String(a.queued) }),
-      h("td", { class: "num", text: a.running === undefined ? "" : String(a.running) })));
+      h("td", { class: "num", text: String(a.queued) }),
+      h("td", { class: "num", text: String(a.running) })));
     const parts = [h("h2", { text: "Agents (" + data.agents.length + ")" }),
       data.agents.length ? table(["agent", "name", "capabilities", "state", "load", "queued", "running"], rows, { class: "agents" }) : h("p", { class: "empty", text: "No agents." })];
-    if (Array.isArray(data.pendingRequests)) {
-      parts.push(h("h3", { text: "Requests waiting for a reply (" + data.pendingRequests.length + ")" }));
-      if (data.pendingRequests.length) {
-        const keys = Object.keys(data.pendingRequests[0]);
-        parts.push(table(keys, data.pendingRequests.map((p) => h("tr", null, keys.map((k) => h("td", { text: typeof p[k] === "object" ? short(p[k], 60) : String(p[k]) }))))));
-      }
-    }
+    parts.push(h("h3", { text: "Requests waiting for a reply (" + data.pendingRequests.length + ")" }));
+    if (data.pendingRequests.length) parts.push(table(["message", "from", "to", "since"], data.pendingRequests.map((p) =>
+      h("tr", null, h("td", { text: p.id }), h("td", { text: p.from }), h("td", { text: p.to }), h("td", { text: when(p.since) })))));
     fill(this, ...parts);
   }
 }

@@ -11,17 +11,9 @@ function waiters(list) {
 class CoordinationView extends PolledView {
   constructor() {
     super();
-    // The streaming channel may not list its streams: then the page asks about the ids typed here.
-    this.watched = (localStorage.getItem("covey.streams") || "").split(",").filter(Boolean);
-    this.streamInput = h("input", { class: "f-stream", placeholder: "stream ids, comma separated", value: this.watched.join(","), onchange: (e) => {
-      this.watched = e.target.value.split(",").map((x) => x.trim()).filter(Boolean);
-      localStorage.setItem("covey.streams", this.watched.join(","));
-      this.refresh();
-    } });
+    this.endpoint = "/api/coordination";
   }
-  get endpoint() { return "/api/coordination" + (this.watched.length ? "?" + this.watched.map((x) => "stream=" + encodeURIComponent(x)).join("&") : ""); }
   render(d) {
-    if (document.activeElement === this.streamInput) return; // do not steal the field while typing
     const parts = [h("h2", { text: "Coordination" })];
     const s = d.sync;
     if (!s) parts.push(h("p", { class: "note", text: "This system does not report its locks, semaphores and barriers." }));
@@ -35,13 +27,10 @@ class CoordinationView extends PolledView {
       parts.push(h("h3", { text: "Barriers (" + s.barriers.length + ")" }), s.barriers.length ? table(["barrier", "arrived / expected", "generation", "arrived"], s.barriers.map((b) =>
         h("tr", null, h("td", { text: b.id }), h("td", { class: "num", text: b.arrived.length + " / " + b.required }), h("td", { class: "num", text: String(b.generation) }), h("td", { text: waiters(b.arrived) }))), { class: "barriers" }) : h("p", { class: "empty", text: "none" }));
     }
-    parts.push(h("h3", { text: "Streams" }));
-    if (!d.streamsListed) parts.push(h("p", { class: "note" }, "The streaming channel does not list its streams: watch ", this.streamInput));
-    if (!d.streams.length) parts.push(h("p", { class: "empty", text: "none" }));
-    else parts.push(table(["stream", "buffered", "high water mark", "blocked senders", "waiting receivers", "closed"], d.streams.map((x) =>
-      x.missing ? h("tr", null, h("td", { text: x.id }), h("td", { colspan: "5", class: "note", text: "no such stream" })) : h("tr", { "data-stream": x.id }, h("td", { text: x.id }), h("td", { class: "num", text: String(x.buffered) }), h("td", { class: "num", text: String(x.highWaterMark) }),
+    parts.push(h("h3", { text: "Streams (" + d.streams.length + ")" }), !d.streams.length ? h("p", { class: "empty", text: "none" }) : table(["stream", "buffered", "high water mark", "blocked senders", "waiting receivers", "closed"], d.streams.map((x) =>
+      h("tr", { "data-stream": x.id }, h("td", { text: x.id }), h("td", { class: "num", text: String(x.buffered) }), h("td", { class: "num", text: String(x.highWaterMark) }),
         h("td", { class: "num", text: String(x.blockedSenders) }), h("td", { class: "num", text: String(x.waitingReceivers) }), h("td", { text: x.closed ? "closed" : "" }))), { class: "streams" }));
-    fill(this, ...parts);
+    fill(this, parts);
   }
 }
 customElements.define("cv-coordination", CoordinationView);

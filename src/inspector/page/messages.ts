@@ -36,7 +36,7 @@ class MessagesView extends HTMLElement {
     this.toolbar = h("div", { class: "toolbar" }, this.pauseButton, this.agentInput, this.datalist, this.keyPrefixInput, chips, this.count);
   }
   connectedCallback() {
-    if (!this.firstChild) this.append(this.toolbar, h("div", { class: "split" }, this.seq, this.detail));
+    if (!this.firstChild) this.append(this.toolbar, h("div", { class: "split side-narrow" }, this.seq, this.detail));
     this.offs = [live.on("records", (list) => this.added(list)), live.on("reset", () => this.refilter())];
     this.refilter();
   }

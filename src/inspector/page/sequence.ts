@@ -105,7 +105,11 @@ class SequenceDiagram extends HTMLElement {
     while (this.pool.length < need) { const row = h("div", { class: "seq-row" }); this.pool.push(row); this.spacer.appendChild(row); }
     for (let k = 0; k < this.pool.length; k++) {
       const row = this.pool[k];
-      if (k >= need) { row.style.display = "none"; continue; }
+      if (k >= need) {
+        // A spare row: hidden, and describing nothing.
+        if (row.style.display !== "none") { row.style.display = "none"; for (const key of ["index", "kind", "seq", "from", "to"]) delete row.dataset[key]; }
+        continue;
+      }
       const i = first + k;
       row.style.display = "";
       this.paintRow(row, this.items[i], i);
@@ -114,6 +118,10 @@ class SequenceDiagram extends HTMLElement {
   }
   paintRow(row, r, i) {
     row.dataset.index = String(i);
+    row.dataset.kind = r.kind;
+    row.dataset.seq = String(r.seq);
+    if (r.from !== undefined) row.dataset.from = r.from; else delete row.dataset.from;
+    if (r.to !== undefined) row.dataset.to = r.to; else delete row.dataset.to;
     row.style.top = i * ROW + "px";
     row.className = "seq-row k-" + String(r.kind).replace(/[^a-z-]/g, "") + (i === this.highlight ? " current" : "");
     const gutter = h("span", { class: "seq-gutter" }, h("span", { class: "seq-no", text: String(r.seq) }), " ", h("span", { class: "seq-at", text: when(r.at) }), " ", h("span", { class: "seq-kind", text: r.kind }));

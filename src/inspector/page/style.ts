@@ -43,6 +43,7 @@ fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 6px 0; }
 .call-form input.timeout { width: 90px; }
 .split { display: flex; gap: 12px; align-items: flex-start; }
 .split > :first-child { flex: 3; min-width: 0; } .split > :last-child { flex: 2; min-width: 0; }
+.split.side-narrow > :last-child { flex: 0 0 320px; }
 .detail { max-height: 70vh; }
 tr.key, .history li { cursor: pointer; }
 tr.key:hover, tr.selected, .history li.selected { background: #e7ecff; }
