@@ -92,6 +92,10 @@ export class NatsStateStore implements StateStore {
   readonly #ring: HistoryRing;
   readonly #live = new Map<string, StoredEntry>();
   #position = 0;
+  /** Highest revision this store's own writes were acknowledged with. */
+  #acked = 0;
+  /** Watches waiting for the feed to reach this store's own last write before they start. */
+  #pendingWatches: { after: number; start: () => () => void; stop: (() => void) | undefined; cancelled: boolean }[] = [];
   #waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #messages: ConsumerMessages | undefined;
   #closed = false;
@@ -149,7 +153,7 @@ export class NatsStateStore implements StateStore {
         h.set(BY_HEADER, by);
         h.set(EXPECT_HEADER, String(entry.version));
         try {
-          await this.#commit(await this.#js.publish(this.#subject(key), new Uint8Array(0), { headers: h }));
+          await this.#settle((await this.#js.publish(this.#subject(key), new Uint8Array(0), { headers: h })).seq);
           return true;
         } catch (err) {
           if (!isWrongLastSequence(err)) throw err;
@@ -220,14 +224,29 @@ export class NatsStateStore implements StateStore {
   watch<T = unknown>(filter: string, listener: (change: StateChange<T>) => void, opts?: WatchOptions): () => void {
     checkName(filter, "filter");
     const { includeCurrent, fromVersion, onReady } = checkWatch(opts);
-    let initial: StateChange[] | undefined;
-    if (includeCurrent) {
-      initial = [];
-      for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k), undefined));
-    } else if (fromVersion !== undefined) {
-      initial = this.#ring.since(fromVersion, (k) => matches(filter, k));
+    if (typeof listener !== "function") {
+      throw new ValidationError("watch listener must be a function", [{ path: ["listener"], message: "must be a function" }]);
     }
-    return this.#feed.watch(filter, listener as (change: StateChange) => void, initial, onReady);
+    const start = (): (() => void) => {
+      let initial: StateChange[] | undefined;
+      if (includeCurrent) {
+        initial = [];
+        for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k), undefined));
+      } else if (fromVersion !== undefined) {
+        initial = this.#ring.since(fromVersion, (k) => matches(filter, k));
+      }
+      return this.#feed.watch(filter, listener as (change: StateChange) => void, initial, onReady);
+    };
+    // Writes of this store that returned before this watch started may not have reached the
+    // feed yet (writes wait for it only while someone watches): the watch starts once they
+    // have, so they count as before it (and are in its current values or replay).
+    if (this.#acked <= this.#position) return start();
+    const pending = { after: this.#acked, start, stop: undefined as (() => void) | undefined, cancelled: false };
+    this.#pendingWatches.push(pending);
+    return () => {
+      pending.cancelled = true;
+      pending.stop?.();
+    };
   }
 
   async history(opts?: { key?: string; limit?: number }): Promise<StateChange[]> {
@@ -277,9 +296,19 @@ export class NatsStateStore implements StateStore {
       if (isWrongLastSequence(err)) throw await this.#conflict(key, reportAs ?? 0, err);
       throw err;
     }
-    await this.#commit({ seq });
+    await this.#settle(seq);
     const seen = this.#live.get(key);
     return seen !== undefined && seen.version === seq ? seen : new StoredEntry(key, stored, seq, timestamp, by);
+  }
+
+  /**
+   * A write of this store was acknowledged with `seq`. With watchers, waits until the feed has
+   * delivered it (so they saw it before the write returns); without, returns at once, and a
+   * watch started later skips what this store wrote before it (see {@link watch}).
+   */
+  #settle(seq: number): Promise<void> {
+    if (seq > this.#acked) this.#acked = seq;
+    return this.#feed.size > 0 || this.#pendingWatches.length > 0 ? this.#commit({ seq }) : Promise.resolve();
   }
 
   /** Waits until the feed delivered the write acknowledged with `ack.seq`. */
@@ -336,6 +365,13 @@ export class NatsStateStore implements StateStore {
       }
     }
     this.#position = seq;
+    if (this.#pendingWatches.length > 0) {
+      const due = this.#pendingWatches.filter((w) => w.after <= seq);
+      if (due.length > 0) {
+        this.#pendingWatches = this.#pendingWatches.filter((w) => w.after > seq);
+        for (const w of due) if (!w.cancelled) w.stop = w.start();
+      }
+    }
     if (this.#waiters.length > 0) {
       const due = this.#waiters.filter((w) => w.seq <= seq);
       if (due.length > 0) {

@@ -63,8 +63,8 @@ class Group {
  * responding process subscribed in queue group `covey`, so NATS hands each request to one
  * process; inside it, local handlers take turns.
  *
- * Covey callers ask for progress frames (`Covey-Heartbeat`): the responder acknowledges at
- * once and repeats a `working` frame every interval, so a responder that dies mid-request is
+ * Covey callers ask for progress frames (`Covey-Heartbeat`): the responder sends a `working` frame
+ * every interval while the handler runs (a quick answer costs no extra message), so a responder that dies mid-request is
  * noticed within about three intervals, not at the caller's timeout. When a caller gives up
  * (timeout, abort, close), it publishes a cancellation that reaches the handler's scope
  * (`ctx.signal`). With no subscriber on the subject the server answers 503 at once:
@@ -207,7 +207,6 @@ export class NatsRequestTransport implements RequestTransport {
     const frames = (h?.get(Header.heartbeat) ?? "") !== "";
     const scope = new Incoming(Number.isFinite(timeout) ? now + timeout : Infinity, reply ?? "", frames);
     if (reply !== undefined && reply !== "") {
-      if (frames) this.#frame(reply, "working");
       this.#incoming.set(reply, scope);
       this.#watch();
     }
