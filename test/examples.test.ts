@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-async function example(name: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}`], { cwd: root, timeout: 60_000 });
+async function example(name: string, timeout = 60_000): Promise<string> {
+  const { stdout } = await run(process.execPath, ["--import", "tsx", `examples/${name}`], { cwd: root, timeout });
   return stdout;
 }
 
@@ -57,6 +57,26 @@ describe("examples", () => {
     expect(out).toContain("[developer] pulled");
     expect(out).toContain("[reviewer] pulled");
     expect(out).toContain("Done: developer, docs, reviewer");
+  });
+
+  it("board/planner-worker.ts: planner and worker as separate MCP client processes against one covey-board server", async () => {
+    const out = await example("board/planner-worker.ts", 110_000);
+    expect(out).toMatch(/\[worker\] got "Tasks ready in milestone m\d+/);
+    expect(out).toMatch(/claiming t\d+ early is refused: track_order/);
+    expect(out).toContain("uses shared context: v3");
+    expect(out).toMatch(/\[worker\] Worker finished: (t\d+), (t\d+), (t\d+)\n/);
+    expect(out).toMatch(/\[planner\] dashboard t\d+: worker: Starting: Design the data schema \| worker: Done/);
+    expect(out).toContain("planner exit 0, worker exit 0");
+  }, 120_000);
+
+  it("board/team-mesh.ts hands work through queues, and the reviewer's policy requires a code artifact", async () => {
+    const out = await example("board/team-mesh.ts");
+    expect(out).toContain('[reviewer] refused to approve "Review: rate limiter": requiredArtifacts');
+    expect(out).toContain('[developer] pulled "Implement: rate limiter" from reviewer');
+    expect(out).toContain("[docs] hand-off refused: mayQueueTo");
+    expect(out).toContain("Done: developer, docs, reviewer");
+    expect(out).toContain("Artifacts on the board: code by developer, docs by docs, review by reviewer");
+    expect(out).toContain("Open tasks: 0");
   });
 
   it("find-a-race.ts finds the race, replays it, and the kv.update worker survives", async () => {
