@@ -34,6 +34,8 @@ export type {
   PublishResult,
   CommunicationHubOptions,
   RequestReplyOptions,
+  PendingRequestInfo,
+  RequestScope,
   PubSubOptions,
   StreamOptions,
   StreamInfo,
@@ -60,4 +62,14 @@ export type {
 } from "./events/index.js";
 
 export { defineAgent, CoordinatedAgent, MultiAgentSystem, createSystem } from "./agents/index.js";
-export type { AgentSpec, AgentContext, CatalogEntry, Task, SystemOptions, AddAgentOptions } from "./agents/index.js";
+export type {
+  AgentSpec,
+  AgentContext,
+  CallOptions,
+  InputOf,
+  OutputOf,
+  CatalogEntry,
+  Task,
+  SystemOptions,
+  AddAgentOptions,
+} from "./agents/index.js";

@@ -1,6 +1,6 @@
 export { defineAgent } from "./spec.js";
-export type { AgentSpec } from "./spec.js";
-export type { AgentContext } from "./context.js";
+export type { AgentSpec, InputOf, OutputOf } from "./spec.js";
+export type { AgentContext, CallOptions } from "./context.js";
 export { CoordinatedAgent } from "./coordinated-agent.js";
 export type { Task } from "./coordinated-agent.js";
 export type { CatalogEntry } from "./agent-group.js";

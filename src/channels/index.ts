@@ -5,5 +5,6 @@ export { PubSubChannel } from "./pub-sub.js";
 export type { PubSubOptions } from "./pub-sub.js";
 export { RequestReplyChannel } from "./request-reply.js";
 export type { PendingRequestInfo, RequestReplyOptions } from "./request-reply.js";
+export type { RequestScope } from "./transport.js";
 export { StreamingChannel } from "./streaming.js";
 export type { StreamInfo, StreamOptions } from "./streaming.js";
