@@ -72,7 +72,8 @@ async function worker(url: string): Promise<void> {
       try {
         await call("claim_task", { task_id: blocked.id, lock_minutes: 60 });
       } catch (e) {
-        console.log(`claiming ${blocked.id} early is refused: ${JSON.parse((e as Error).message).error.reason}`);
+        const { error } = JSON.parse((e as Error).message) as { error: { reason: string } };
+        console.log(`claiming ${blocked.id} early is refused: ${error.reason}`);
       }
     }
     const task = tasks.find((t) => t.recommended)!;
@@ -95,7 +96,7 @@ async function worker(url: string): Promise<void> {
 /** Runs a program, prefixing each output line with `[tag]`; resolves with its exit code. */
 function run(tag: string, args: string[], onLine?: (line: string) => void) {
   const child = spawn(process.execPath, ["--import", "tsx", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  createInterface({ input: child.stdout! }).on("line", (line) => {
+  createInterface({ input: child.stdout }).on("line", (line) => {
     console.log(`[${tag}] ${line}`);
     onLine?.(line);
   });
