@@ -34,8 +34,11 @@ export function checkMaxSteps(maxSteps: unknown): number {
  */
 export async function drive<T>(clock: VirtualClock, promise: Promise<T>, waiting: () => string[], opts: RunOptions = {}): Promise<T> {
   const maxSteps = checkMaxSteps(opts.maxSteps);
+  if (promise === null || typeof promise !== "object" || typeof (promise as { then?: unknown }).then !== "function") {
+    throw new ValidationError("run takes a promise (e.g. run(system.call(...)))", [{ path: ["promise"], message: "must be a promise" }]);
+  }
   let settled = false;
-  const watched = promise.then(
+  const watched = Promise.resolve(promise).then(
     (value) => {
       settled = true;
       return value;

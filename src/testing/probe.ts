@@ -1,16 +1,27 @@
 import { AssertionError } from "node:assert";
+import type { AnyAgentSpec, OutputOf } from "../agents/spec.js";
 import type { MultiAgentSystem } from "../agents/system.js";
+import { parseWith } from "../agents/validate.js";
 import type { Message } from "../channels/index.js";
 import { TimeoutError, ValidationError } from "../errors.js";
-import type { CoveyEvent } from "../events/index.js";
+import type { CoveyEvent, EventMapShape } from "../events/index.js";
 import { VirtualClock } from "./virtual-clock.js";
 
-/** A stand-in agent that records what it receives and answers when the test says so. */
-export interface Probe {
+/**
+ * A stand-in agent that records what it receives and answers when the test says so. `I` is
+ * the payload it receives and `O` what it may answer: from the spec it stands in for, or
+ * `unknown` for a probe created by name.
+ */
+export interface Probe<I = unknown, O = unknown> {
   /** The next request not yet expected; waits on (virtual) time. @default timeout 1000 ms */
-  expectRequest(opts?: { timeout?: number }): Promise<Message>;
-  /** Answers the oldest unanswered request. */
-  reply(value: unknown): void;
+  expectRequest(opts?: { timeout?: number }): Promise<Message<I>>;
+  /**
+   * Answers the oldest unanswered request. A probe standing in for a spec checks `value`
+   * against the spec's output contract first.
+   * @throws ValidationError when `value` breaks the output contract; the request stays
+   * unanswered.
+   */
+  reply(value: O): void;
   /** Fails the oldest unanswered request: its caller gets HandlerError with `error` as cause. */
   fail(error: Error): void;
   /** Lets `ms` of virtual time pass and asserts that no request arrived meanwhile. */
@@ -18,7 +29,7 @@ export interface Probe {
   /** The next event of `type` emitted since the probe was created. @default timeout 1000 ms */
   expectEvent(type: string, opts?: { timeout?: number }): Promise<CoveyEvent>;
   /** Every request received so far, oldest first. */
-  readonly received: readonly Message[];
+  readonly received: readonly Message<I>[];
   /** Stops answering as `name`. */
   close(): void;
 }
@@ -29,36 +40,49 @@ interface Held {
   readonly reject: (reason: unknown) => void;
 }
 
+/** What a probe standing in for spec `S` receives: the input after the spec's contract (defaults applied). */
+export type ProbeInput<S> = S extends { handler: (input: infer I, ...rest: never[]) => unknown } ? I : unknown;
+
 /**
- * Registers a stand-in agent under `name` (in the spirit of Akka's TestKit): calls to `name`
- * are recorded and wait until the test answers them with `reply` or `fail`. On a test
- * system, waits move the virtual clock themselves, so a probe test reads like a
- * synchronous one.
+ * Registers a stand-in agent (in the spirit of Akka's TestKit): calls to it are recorded and
+ * wait until the test answers them with `reply` or `fail`. On a test system, waits move the
+ * virtual clock themselves, so a probe test reads like a synchronous one.
+ *
+ * Given the spec it stands in for, the probe answers under the spec's name, is typed from
+ * it (the payload it receives, the reply it may give), parses each request with the spec's
+ * input contract (a bad input fails the call with the ValidationError as cause), and checks
+ * each reply against the output contract. Given a name, it is untyped and checks nothing.
  *
  * @example
  * ```ts
- * const worker = createProbe(system, "worker");
- * const result = system.call("worker", { task: 1 });
+ * const worker = createProbe(system, workerSpec);   // typed from workerSpec
+ * const result = system.call(workerSpec, { task: 1 });
  * expect((await worker.expectRequest()).payload).toEqual({ task: 1 });
- * worker.reply("done");
- * expect(await result).toBe("done");
+ * worker.reply({ done: true });                     // checked against workerSpec.output
+ * expect(await result).toEqual({ done: true });
  * ```
  */
-export function createProbe(system: MultiAgentSystem, name: string): Probe {
+export function createProbe<S extends AnyAgentSpec, E extends EventMapShape<E>>(system: MultiAgentSystem<E>, spec: S): Probe<ProbeInput<S>, OutputOf<S>>;
+export function createProbe<E extends EventMapShape<E>>(system: MultiAgentSystem<E>, name: string): Probe;
+export function createProbe<E extends EventMapShape<E>>(system: MultiAgentSystem<E>, target: string | AnyAgentSpec): Probe {
+  const spec = typeof target === "string" ? undefined : target;
+  const name = typeof target === "string" ? target : target.name;
   const clock = system.clock;
   const received: Message[] = [];
   const unanswered: Held[] = [];
   let expected = 0;
   const events: CoveyEvent[] = [];
+  const input = spec?.input;
+  const output = spec?.output;
 
-  const unregister = system.communication.requestReply.registerHandler(
-    name,
-    (message) =>
-      new Promise((resolve, reject) => {
-        received.push(message);
-        unanswered.push({ message, resolve, reject });
-      }),
-  );
+  const unregister = system.communication.requestReply.registerHandler(name, (message) => {
+    // Like the agent it stands in for, the probe sees its input after the contract.
+    const m = input === undefined ? message : { ...message, payload: parseWith<unknown>(input, message.payload, "input", name) };
+    return new Promise((resolve, reject) => {
+      received.push(m);
+      unanswered.push({ message: m, resolve, reject });
+    });
+  });
   const unsubscribe = system.events.eventBus.subscribe("*", (e) => {
     events.push(e);
   });
@@ -99,7 +123,9 @@ export function createProbe(system: MultiAgentSystem, name: string): Probe {
       return waitFor(() => (expected < received.length ? received[expected++] : undefined), opts.timeout ?? 1000, `probe ${JSON.stringify(name)} expecting a request`);
     },
     reply(value) {
-      oldest("reply to").resolve(value);
+      // Checked before the request is taken, so a test can answer again after a bad reply.
+      const checked = output === undefined ? value : parseWith<unknown>(output, value, "output", name);
+      oldest("reply to").resolve(checked);
     },
     fail(error) {
       oldest("fail").reject(error);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EventType, HandlerError, TimeoutError, defineAgent } from "../../src/index.js";
+import { z } from "zod";
+import { EventType, HandlerError, TimeoutError, ValidationError, defineAgent } from "../../src/index.js";
 import { createProbe, createTestSystem } from "../../src/testing/index.js";
 
 // A planner that asks a worker to do each task of a plan, one after the other.
@@ -73,5 +74,47 @@ describe("createProbe", () => {
     expect(err).toBeInstanceOf(HandlerError);
     expect((err as HandlerError).cause).toBeInstanceOf(TimeoutError);
     await system.shutdown();
+  });
+});
+
+describe("createProbe from a spec", () => {
+  const reviewer = defineAgent({
+    name: "crew.reviewer",
+    input: z.object({ draft: z.string(), strict: z.boolean().default(false) }),
+    output: z.object({ approved: z.boolean(), notes: z.array(z.string()) }),
+    handler: () => ({ approved: true, notes: [] }),
+  });
+
+  it("answers under the spec's name with the input after its contract", async () => {
+    const t = createTestSystem();
+    const probe = createProbe(t.system, reviewer);
+    const verdict = t.system.call("crew.reviewer", { draft: "v1" });
+    const request = await probe.expectRequest();
+    expect(request.payload).toEqual({ draft: "v1", strict: false });
+    probe.reply({ approved: false, notes: ["too short"] });
+    expect(await verdict).toEqual({ approved: false, notes: ["too short"] });
+    await t.system.shutdown();
+  });
+
+  it("refuses a reply that breaks the output contract with ValidationError and keeps the request open", async () => {
+    const t = createTestSystem();
+    const probe = createProbe(t.system, reviewer);
+    const verdict = t.system.call("crew.reviewer", { draft: "v1" });
+    await probe.expectRequest();
+    const bad = { approved: "yes" } as unknown as { approved: boolean; notes: string[] };
+    expect(() => probe.reply(bad)).toThrow(ValidationError);
+    probe.reply({ approved: true, notes: [] });
+    expect(await verdict).toEqual({ approved: true, notes: [] });
+    await t.system.shutdown();
+  });
+
+  it("fails a call whose input breaks the spec's input contract", async () => {
+    const t = createTestSystem();
+    const probe = createProbe(t.system, reviewer);
+    const err = await t.run(t.system.call("crew.reviewer", { draft: 1 }).catch((e: unknown) => e));
+    expect(err).toBeInstanceOf(HandlerError);
+    expect((err as HandlerError).cause).toBeInstanceOf(ValidationError);
+    expect(probe.received).toEqual([]);
+    await t.system.shutdown();
   });
 });
