@@ -137,7 +137,7 @@ export async function startInspector(system: MultiAgentSystem, opts: InspectOpti
   });
   const address = server.address() as AddressInfo;
   const url = `http://${urlHost(host, address.port)}/?token=${token}`;
-  const print = opts.print ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   if (print !== false) {
     print(`covey inspector: ${url}${loopbackOnly ? "" : ` (listening on ${host}: reachable from the network, behind the token)`}${allowCalls ? " (calls allowed)" : ""}`);
   }

@@ -12,7 +12,7 @@ export interface InspectOptions {
   allowCalls?: boolean;
   /**
    * Where the page's address is announced: a function given the line, or `false` for silence.
-   * @default one line on stderr
+   * @default one line on stdout
    */
   print?: false | ((line: string) => void);
 }

@@ -175,7 +175,7 @@ describe.skipIf(!hasChromium)("the inspector page in Chromium", () => {
   it("steps a replayed trace of a failing explore run forwards and backwards, with the state at each step", async () => {
     const { failures } = await explore(lostUpdate, { runs: 10 });
     expect(failures.length).toBeGreaterThan(0);
-    const { error, trace } = await replay(lostUpdate, failures[0]!.seed);
+    const { error, trace } = await replay(lostUpdate, failures[0]!.seed, { trace: { reads: true, payloads: true } });
     expect(String(error)).toContain("lost update");
     const records = trace.toJSON();
     const file = join(userDataDir, "lost-update.trace.json");
@@ -198,7 +198,11 @@ describe.skipIf(!hasChromium)("the inspector page in Chromium", () => {
     await expect.poll(() => countRow.count()).toBe(0);
     await page.locator("button.last").click();
     await expect.poll(() => position.innerText()).toBe(`step ${records.length} / ${records.length}`);
-    await expect.poll(() => countRow.innerText()).toMatch(/shared\/count\s+v\d+/);
+    // Two increments, and the count is 1: both read the same version before writing.
+    await expect.poll(() => countRow.innerText()).toMatch(/shared\/count\s+v\d+\s+counter#\d\s+1$/);
+    const reads = records.filter((r) => r.kind === "read" && r.name === "shared/count" && r.from?.startsWith("counter#"));
+    expect(reads).toHaveLength(2);
+    expect((reads[0]!.detail as { version: number }).version).toBe((reads[1]!.detail as { version: number }).version);
     await page.locator("button.first").click();
     await expect.poll(() => position.innerText()).toBe(`step 1 / ${records.length}`);
     await page.locator(".slider").fill(String(writes[1]![1] - 1));

@@ -51,8 +51,8 @@ class ReplayView extends HTMLElement {
     this.message = h("p", { class: "note", text: "Open a trace: a JSON file of system.trace.toJSON() (for instance the trace replay(scenario, seed) returns for a seed explore found), or this system's own trace." });
     const btn = (cls, label, fn) => h("button", { class: cls, onclick: fn, title: label }, label);
     this.controls = h("div", { class: "toolbar" }, this.file, btn("own", "This system's trace", () => this.loadOwn()),
-      btn("first", "\u23ee first", () => this.go(0)), btn("back", "\u25c0 back", () => this.go(this.step - 1)),
-      btn("forward", "forward \u25b6", () => this.go(this.step + 1)), btn("last", "last \u23ed", () => this.go(this.records.length - 1)), this.slider, this.position);
+      btn("first", "\u00ab first", () => this.go(0)), btn("back", "\u25c0 back", () => this.go(this.step - 1)),
+      btn("forward", "forward \u25b6", () => this.go(this.step + 1)), btn("last", "last \u00bb", () => this.go(this.records.length - 1)), this.slider, this.position);
     this.addEventListener("keydown", (e) => {
       if (e.target.tagName === "INPUT" && e.target.type !== "range") return;
       if (e.key === "ArrowRight") { this.go(this.step + 1); e.preventDefault(); }

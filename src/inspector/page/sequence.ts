@@ -6,21 +6,22 @@
  */
 export const sequenceJs = String.raw`
 const ROW = 22;
-const COL = 150;
-const GUTTER = 230;
+const COL = 140;
+const GUTTER = 226;
 const OVERSCAN = 8;
 
 function arrowKind(kind) {
-  if (kind === "reply") return "reply";
-  if (kind === "error" || kind === "timeout") return "fail";
-  return "call";
+  if (kind === "reply") return "a-reply";
+  if (kind === "error" || kind === "timeout") return "a-fail";
+  return "a-call";
 }
 function recordLabel(r) {
   let text = r.kind;
   if (r.name !== undefined) text += " " + r.name;
   const d = r.detail;
-  if (r.kind === "state" && d && typeof d === "object") {
-    if (d.version !== undefined) text += " v" + d.version;
+  if ((r.kind === "state" || r.kind === "read") && d && typeof d === "object") {
+    if (d.previous !== undefined && d.version !== undefined) text += " v" + d.previous + " → v" + d.version;
+    else if (d.version !== undefined) text += " v" + d.version;
     if (d.deleted || d.type === "delete") text += " (deleted)";
   } else if ((r.kind === "lock" || r.kind === "lock-expired") && d && d.token !== undefined) text += " #" + d.token;
   else if (r.kind === "error" || r.kind === "timeout") { if (typeof d === "string") text += " " + d; }
@@ -58,6 +59,8 @@ class SequenceDiagram extends HTMLElement {
   setItems(items) {
     this.items = items;
     this.cols = new Map();
+    // The caller of calls made from outside any agent goes first, as in a hand-drawn diagram.
+    if (items.some((r) => r.from === "system" || r.to === "system")) this.cols.set("system", 0);
     for (const r of items) this.addCols(r);
     this.layout();
   }

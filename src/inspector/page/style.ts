@@ -46,6 +46,11 @@ fieldset { border: 1px solid var(--line); border-radius: 4px; margin: 6px 0; }
 .split.side-narrow > :last-child { flex: 0 0 320px; }
 .detail { max-height: 70vh; }
 tr.key, .history li { cursor: pointer; }
+table.keys, table.replay-state, table.events { table-layout: fixed; }
+table.keys td, table.replay-state td, table.events td { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+table.keys th:nth-child(2) { width: 80px; } table.keys th:nth-child(4) { width: 112px; } table.keys th:nth-child(3) { width: 100px; }
+table.events th:nth-child(1), table.events th:nth-child(2) { width: 100px; } table.events th:nth-child(3) { width: 180px; } table.events th:nth-child(4) { width: 110px; }
+.state-pane { position: sticky; top: 56px; max-height: calc(100vh - 70px); overflow: auto; }
 tr.key:hover, tr.selected, .history li.selected { background: #e7ecff; }
 tr.changed { background: #fff3bf; }
 .history { padding-left: 20px; } .history li { padding: 2px 4px; }
@@ -54,20 +59,21 @@ tr.changed { background: #fff3bf; }
 cv-sequence { display: block; border: 1px solid var(--line); background: var(--card); }
 .seq-head { overflow: hidden; border-bottom: 1px solid var(--line); background: #eef0f5; }
 .seq-head-inner { display: flex; height: 26px; align-items: center; }
-.seq-gutter-head { width: 230px; flex: none; padding-left: 6px; color: var(--muted); font-size: 11px; }
-.seq-part { width: 150px; flex: none; text-align: center; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding: 0 4px; }
+.seq-gutter-head { width: 226px; flex: none; padding-left: 6px; color: var(--muted); font-size: 11px; }
+.seq-part { width: 140px; flex: none; text-align: center; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding: 0 4px; }
 .seq-body { position: relative; overflow: auto; height: calc(100vh - 190px); min-height: 300px; outline: none; }
 .seq-spacer { position: relative; }
-.seq-lanes { position: absolute; left: 230px; top: 0; bottom: 0; background-image: linear-gradient(to right, #c5cbd8 1px, transparent 1px); background-size: 150px 100%; background-position: 75px 0; }
+.seq-lanes { position: absolute; left: 226px; top: 0; bottom: 0; background-image: linear-gradient(to right, #c5cbd8 1px, transparent 1px); background-size: 140px 100%; background-position: 70px 0; }
 .seq-row { position: absolute; left: 0; right: 0; height: 22px; cursor: pointer; white-space: nowrap; }
 .seq-row:hover { background: rgba(59, 91, 219, .06); } .seq-row.current { background: #fff3bf; }
-.seq-gutter { position: absolute; left: 0; width: 226px; padding: 3px 6px; overflow: hidden; text-overflow: ellipsis; color: var(--muted); }
-.seq-no { display: inline-block; width: 48px; text-align: right; } .seq-at { display: inline-block; width: 86px; } .seq-kind { color: var(--fg); }
+.seq-gutter { position: absolute; left: 0; width: 222px; padding: 3px 6px; overflow: hidden; text-overflow: ellipsis; color: var(--muted); }
+.seq-no { display: inline-block; width: 40px; text-align: right; } .seq-at { display: inline-block; width: 88px; } .seq-kind { color: var(--fg); }
 .seq-arrow { position: absolute; top: 14px; height: 0; border-top: 1.5px solid #364fc7; }
 .seq-arrow::after { content: ""; position: absolute; right: -1px; top: -5.5px; border: 4.5px solid transparent; border-left: 7px solid #364fc7; border-right: 0; }
 .seq-arrow.rtl::after { right: auto; left: -1px; border-left: 0; border-right: 7px solid #364fc7; }
-.seq-arrow.reply { border-top-style: dashed; border-color: #2b8a3e; } .seq-arrow.reply::after { border-left-color: #2b8a3e; } .seq-arrow.reply.rtl::after { border-left-color: transparent; border-right-color: #2b8a3e; }
-.seq-arrow.fail { border-color: #c92a2a; } .seq-arrow.fail::after { border-left-color: #c92a2a; } .seq-arrow.fail.rtl::after { border-left-color: transparent; border-right-color: #c92a2a; }
+.seq-arrow.a-reply { border-top-style: dashed; border-top-color: #2b8a3e; } .seq-arrow.a-reply::after { border-left-color: #2b8a3e; } .seq-arrow.a-reply.rtl::after { border-left-color: transparent; border-right-color: #2b8a3e; }
+.seq-arrow.a-fail { border-top-color: #c92a2a; } .seq-arrow.a-fail::after { border-left-color: #c92a2a; } .seq-arrow.a-fail.rtl::after { border-left-color: transparent; border-right-color: #c92a2a; }
+.k-read .seq-note { background: #f8f9fa; border-color: #ced4da; }
 .seq-label { position: absolute; left: 0; right: 0; top: -14px; text-align: center; font-size: 11px; overflow: hidden; text-overflow: ellipsis; }
 .seq-note { position: absolute; top: 3px; padding: 0 6px; border-radius: 3px; font-size: 11px; background: #fff9db; border: 1px solid #ffe066; max-width: 420px; overflow: hidden; text-overflow: ellipsis; }
 .k-state .seq-note { background: #e7f5ff; border-color: #a5d8ff; }
