@@ -4,8 +4,8 @@ const q = (s: string): string => JSON.stringify(s);
 
 /**
  * What a system is waiting on right now, one line each: pending calls (caller -> recipient,
- * since when), agents with running or queued handlers, and every lock, semaphore and barrier
- * that someone holds or waits for. Read from the system's own introspection, so it costs
+ * since when), agents with running or queued handlers, every lock, semaphore and barrier
+ * that someone holds or waits for, and every stream with a waiting receiver or blocked sender. Read from the system's own introspection, so it costs
  * nothing until a driver finds the system stuck.
  * @internal
  */
@@ -43,6 +43,15 @@ export function describeWaiting(system: MultiAgentSystem): string[] {
     if (barrier.arrived.length === 0) continue;
     const arrived = barrier.arrived.map((w) => `${w.agentId} ${age(w.since)}`).join(", ");
     lines.push(`barrier ${q(barrier.id)}: ${barrier.arrived.length} of ${barrier.required} arrived (generation ${barrier.generation}); waiting: ${arrived}`);
+  }
+  const streaming = system.communication.streaming;
+  for (const id of [...streaming.streamIds()].sort()) {
+    const info = streaming.info(id);
+    if (info === undefined || (info.waitingReceivers === 0 && info.blockedSenders === 0)) continue;
+    const waits: string[] = [];
+    if (info.waitingReceivers > 0) waits.push(`${info.waitingReceivers} receiver(s) waiting for data`);
+    if (info.blockedSenders > 0) waits.push(`${info.blockedSenders} sender(s) blocked on a full buffer (${info.buffered} of ${info.highWaterMark})`);
+    lines.push(`stream ${q(id)}: ${waits.join(", ")}${info.closed ? " (closed)" : ""}`);
   }
   return lines;
 }

@@ -78,6 +78,22 @@ describe("TestSystem#run", () => {
     await system.shutdown();
   });
 
+  it("names stream waits: receivers waiting for data and senders blocked on a full buffer", async () => {
+    const t = createTestSystem();
+    const streaming = t.system.communication.streaming;
+    streaming.createStream("results", { highWaterMark: 1 });
+    streaming.createStream("inbox");
+    await streaming.send("results", 1);
+    const waits = Promise.all([streaming.send("results", 2), streaming.receive("inbox")]);
+    const error = (await t.run(waits).catch((e: unknown) => e)) as DeadlockError;
+    expect(error).toBeInstanceOf(DeadlockError);
+    expect(error.waiting).toEqual([
+      'stream "inbox": 1 receiver(s) waiting for data',
+      'stream "results": 1 sender(s) blocked on a full buffer (1 of 1)',
+    ]);
+    await t.system.shutdown();
+  });
+
   it("leaves an explicit clock.advance inside the driven promise its meaning", async () => {
     const t = createTestSystem();
     let fired = 0;
