@@ -10,6 +10,7 @@
  * is what to read, the machine being shared. Needs nats-server on the PATH (or NATS_SERVER).
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { createSystem, defineAgent, type MultiAgentSystem } from "../src/index.js";
 import { natsBackend } from "../src/backends/nats/index.js";
@@ -92,7 +93,11 @@ try {
   report("call: covey over NATS vs raw nats.js request/reply", callCases, callUs, { ratio: callUs[0]! / callUs[1]!, max: 1.2 });
 
   // 2. kv.update over NATS vs a raw revision-checked update loop (get + update(revision), retry on 10071).
-  const kv = await new Kvm(await open()).create("rawbench", { storage: "memory" } as never);
+  // A system of its own: one process follows its mesh's state bucket once (here the two systems
+  // above would both follow "bench", twice the feed work of a real process).
+  const kvSystem = await system("benchkv");
+  // Same settings as the covey bucket: memory storage, 16 revisions per key.
+  const kv = await new Kvm(await open()).create("rawbench", { storage: StorageType.Memory, history: 16 });
   await kv.put("counter", "0");
   const enc = new TextEncoder();
   const dec = new TextDecoder();
@@ -108,7 +113,7 @@ try {
     }
   };
   const kvCases: Case[] = [
-    { name: "covey kv.update over NATS", op: () => consumer.kv.update<number>("counter", (n) => (n ?? 0) + 1) },
+    { name: "covey kv.update over NATS", op: () => kvSystem.kv.update<number>("counter", (n) => (n ?? 0) + 1) },
     { name: "raw nats.js get + update(revision) loop", op: rawUpdate },
   ];
   const kvUs = await compare(kvCases);
@@ -130,7 +135,7 @@ try {
   const pairs: [string, Case, Case][] = [
     ["call", { name: "in-process call", op: () => local.call("echo", payload) }, { name: "NATS call", op: () => consumer.call("echo", payload) }],
     ["publish -> delivered", { name: "in-process publish to a subscriber", op: publishTo(local) }, { name: "NATS publish to another process's subscriber", op: publishTo(consumer) }],
-    ["kv.update", { name: "in-process kv.update", op: () => local.kv.update<number>("counter", (n) => (n ?? 0) + 1) }, { name: "NATS kv.update", op: () => consumer.kv.update<number>("counter2", (n) => (n ?? 0) + 1) }],
+    ["kv.update", { name: "in-process kv.update", op: () => local.kv.update<number>("counter", (n) => (n ?? 0) + 1) }, { name: "NATS kv.update", op: () => kvSystem.kv.update<number>("counter2", (n) => (n ?? 0) + 1) }],
   ];
   const ratios: string[] = [];
   for (const [label, a, b] of pairs) {

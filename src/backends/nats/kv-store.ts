@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, StorageType, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { Draft } from "immer";
 import { ClosedError, ValidationError, VersionConflictError } from "../../errors.js";
@@ -16,6 +16,7 @@ import { checkBy, checkCount } from "../../state/update-recipe.js";
 import { updateWithRetry } from "../../state/update-with-retry.js";
 import { decodeKey, encodeKey } from "./key-codec.js";
 import { isWrongLastSequence } from "./nats-errors.js";
+import { decodePayload, LazyEntry, type Envelope } from "./lazy-entry.js";
 import { OpQueue } from "./op-queue.js";
 
 /** Options of {@link natsStateStore}. */
@@ -36,16 +37,9 @@ export interface NatsStateStoreOptions {
   onListenerError?: ListenerErrorHandler;
 }
 
-/** The stored form of a value: what other languages read from the bucket. @internal */
-interface Envelope {
-  value: unknown;
-  updatedBy: string;
-  timestamp: number;
-}
-
 interface Read {
   /** The live entry, undefined when absent. */
-  entry: StoredEntry | undefined;
+  entry: StateEntry | undefined;
   /** Revision of the key's last message (its tombstone when deleted); 0 when never written. */
   last: number;
 }
@@ -54,7 +48,6 @@ const OP_HEADER = "KV-Operation";
 const BY_HEADER = "Covey-By";
 const EXPECT_HEADER = "Nats-Expected-Last-Subject-Sequence";
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * A {@link StateStore} on a NATS JetStream KV bucket, shared by every process that opens the
@@ -90,7 +83,7 @@ export class NatsStateStore implements StateStore {
   readonly #queue = new OpQueue();
   readonly #feed: ChangeFeed;
   readonly #ring: HistoryRing;
-  readonly #live = new Map<string, StoredEntry>();
+  readonly #live = new Map<string, StateEntry>();
   #position = 0;
   /** Highest revision this store's own writes were acknowledged with. */
   #acked = 0;
@@ -297,8 +290,7 @@ export class NatsStateStore implements StateStore {
       throw err;
     }
     await this.#settle(seq);
-    const seen = this.#live.get(key);
-    return seen !== undefined && seen.version === seq ? seen : new StoredEntry(key, stored, seq, timestamp, by);
+    return new StoredEntry(key, stored, seq, timestamp, by);
   }
 
   /**
@@ -334,7 +326,8 @@ export class NatsStateStore implements StateStore {
     if (e.operation !== "PUT") return { entry: undefined, last: e.revision };
     const known = this.#live.get(key);
     if (known !== undefined && known.version === e.revision) return { entry: known, last: e.revision };
-    return { entry: this.#decode(key, e.revision, e.value, e.created.getTime()), last: e.revision };
+    const d = decodePayload(key, e.value, e.created.getTime());
+    return { entry: new StoredEntry(key, d.value, e.revision, d.timestamp, d.updatedBy), last: e.revision };
   }
 
   /** Waits until the feed has delivered everything the bucket held when this was called. */
@@ -358,7 +351,7 @@ export class NatsStateStore implements StateStore {
           this.#feed.publish(makeChange(key, undefined, previous));
         }
       } else {
-        const entry = this.#decode(key, seq, m.data, m.info.timestampNanos / 1e6);
+        const entry = new LazyEntry(key, seq, m.data, m.info.timestampNanos / 1e6);
         this.#live.set(key, entry);
         this.#ring.push(entry, previous, seq);
         this.#feed.publish(makeChange(key, entry, previous));
@@ -381,30 +374,9 @@ export class NatsStateStore implements StateStore {
     }
   }
 
-  /** An entry from a stored payload; a payload another client wrote without the envelope is its JSON (or text) value. */
-  #decode(key: string, revision: number, data: Uint8Array, serverTime: number): StoredEntry {
-    const text = decoder.decode(data);
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not JSON: kept as the text it is.
-    }
-    if (isEnvelope(parsed)) {
-      return new StoredEntry(key, toStoredValue(parsed.value, Infinity, key), revision, parsed.timestamp, parsed.updatedBy);
-    }
-    return new StoredEntry(key, toStoredValue(parsed, Infinity, key), revision, serverTime, "nats");
-  }
-
   #subject(key: string): string {
     return this.#prefix + encodeKey(key);
   }
-}
-
-function isEnvelope(v: unknown): v is Envelope {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
-  const o = v as Record<string, unknown>;
-  return Object.hasOwn(o, "value") && typeof o["updatedBy"] === "string" && typeof o["timestamp"] === "number";
 }
 
 function matches(filter: string, key: string): boolean {
@@ -439,7 +411,7 @@ export async function natsStateStore(nc: NatsConnection, opts: NatsStateStoreOpt
   }
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  const kv = await new Kvm(js).create(opts.bucket, { history: opts.keyHistory ?? 16, storage: opts.storage === "memory" ? "memory" : "file" } as never);
+  const kv = await new Kvm(js).create(opts.bucket, { history: opts.keyHistory ?? 16, storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File });
   const store = new NatsStateStore(js, jsm, kv, opts);
   await store.start();
   return store;
