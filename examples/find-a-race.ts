@@ -1,7 +1,10 @@
 // Finding a race with seeded exploration. A naive worker reads the plan, then writes its
 // claim (no compare-and-swap): two workers can claim the same task. `explore` runs the
 // scenario under many delivery orders, finds a double claim, and `replay` reproduces it
-// exactly. The same worker written with `kv.update` survives 1,000 runs.
+// exactly. With `trace: { reads: true }` the diagram shows the lost update: both workers
+// read the same version (`get plan → v3`), and the second write replaces the first one's
+// version, not the one its writer read. The same worker written with `kv.update` survives
+// 1,000 runs.
 import { defineAgent, type MultiAgentSystem } from "../src/index.js";
 import { diffTraces, explore, replay, type Scenario } from "../src/testing/index.js";
 
@@ -43,7 +46,8 @@ function claimScenario(worker: typeof naiveWorker): Scenario {
   };
 }
 
-const naive = await explore(claimScenario(naiveWorker), { runs: 200, seed: 1 });
+const trace = { reads: true };
+const naive = await explore(claimScenario(naiveWorker), { runs: 200, seed: 1, trace });
 console.log(`naive worker: ${naive.failures.length} of ${naive.runs} runs failed`);
 const first = naive.failures[0];
 if (first === undefined) {
@@ -53,8 +57,11 @@ if (first === undefined) {
 console.log(`first failing seed: ${first.seed}: ${(first.error as Error).message}`);
 console.log("\n" + first.mermaid);
 
-const again = await replay(claimScenario(naiveWorker), first.seed);
-const again2 = await replay(claimScenario(naiveWorker), first.seed);
+// The failure record carries everything the run needs (its seed, and its faults if any).
+const again = await replay(claimScenario(naiveWorker), first, { trace });
+const again2 = await replay(claimScenario(naiveWorker), first, { trace });
+console.log("the same run, only the plan's reads and writes:\n");
+console.log(again.trace.toMermaid({ keyPrefix: "plan", kinds: ["read", "state"] }));
 console.log(`replay of seed ${first.seed}: ${(again.error as Error | undefined)?.message ?? "passed"}; traces identical: ${diffTraces(again.trace, again2.trace) === undefined}`);
 
 const safe = await explore(claimScenario(casWorker), { runs: 1000, seed: 1 });
