@@ -82,7 +82,9 @@ try {
   await provider.addAgent(echo);
   const rawResponder = await open();
   const rawCaller = await open();
-  rawResponder.subscribe("raw.echo", { queue: "q", callback: (_e, m) => m.respond(JSON.stringify(JSON.parse(new TextDecoder().decode(m.data)))) });
+  rawResponder.subscribe("raw.echo", { queue: "q", callback: (_e, m) => {
+    m.respond(JSON.stringify(JSON.parse(new TextDecoder().decode(m.data))));
+  } });
   await rawResponder.flush();
   const payload = { n: 1, text: "hello" };
   const callCases: Case[] = [
