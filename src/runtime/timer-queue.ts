@@ -6,6 +6,9 @@ import { systemClock, type Clock, type TimerHandle } from "./clock.js";
  */
 const MAX_TIMER_DELAY = 2_147_483_647;
 
+/** Empty per-delay lists kept for reuse before they are swept. */
+const MAX_EMPTY_LISTS = 32;
+
 /** Options of {@link TimerQueue.add}. @internal */
 export interface DeadlineOptions {
   /**
@@ -106,6 +109,8 @@ export class TimerQueue {
   #firing = false;
   /** Pending deadlines with keepAlive; the armed timer is ref'd exactly while this is > 0. */
   #alive = 0;
+  /** Lists left empty in #lists (kept for reuse, swept past MAX_EMPTY_LISTS). */
+  #empty = 0;
   #refed = false;
   readonly #lazy: boolean;
 
@@ -145,6 +150,8 @@ export class TimerQueue {
     if (list === undefined) {
       list = new DelayList(d);
       this.#lists.set(d, list);
+    } else if (list.head === undefined) {
+      this.#empty--;
     }
     entry.list = list;
     entry.prev = list.tail;
@@ -174,6 +181,7 @@ export class TimerQueue {
       }
     }
     this.#lists.clear();
+    this.#empty = 0;
     this.#size = 0;
     this.#alive = 0;
     this.#disarm();
@@ -189,7 +197,14 @@ export class TimerQueue {
     entry.prev = entry.next = entry.list = undefined;
     this.#size--;
     if (entry.keepAlive && --this.#alive === 0 && this.#refed) this.#ref(false);
-    if (list.head === undefined) this.#lists.delete(list.delay);
+    // An emptied list stays for the next deadline of its delay: deleting and re-adding a Map
+    // entry per sequential call measured as most of a deadline's cost. Past a few, sweep.
+    if (list.head === undefined && ++this.#empty > MAX_EMPTY_LISTS) this.#sweep();
+  }
+
+  #sweep(): void {
+    for (const [delay, list] of this.#lists) if (list.head === undefined) this.#lists.delete(delay);
+    this.#empty = 0;
   }
 
   /** Refs or unrefs the armed timer, when the clock's handles support it (Node timers do). */
@@ -245,7 +260,11 @@ export class TimerQueue {
 
   #rearm(): void {
     if (this.#handle !== undefined) this.#disarm();
-    if (this.#size === 0) return;
+    if (this.#size === 0) {
+      // Nothing pending when the timer fired: drop the lists kept for reuse.
+      if (this.#empty > 0) this.#sweep();
+      return;
+    }
     let earliest = Infinity;
     for (const list of this.#lists.values()) {
       if (list.head !== undefined && list.head.deadline < earliest) earliest = list.head.deadline;

@@ -214,3 +214,21 @@ describe("TimerQueue on the wall clock", () => {
     }
   });
 });
+
+describe("TimerQueue per-delay lists", () => {
+  it("reuses an emptied list and still fires in (time, creation) order after many distinct delays", async () => {
+    const clock = new VirtualClock();
+    const q = new TimerQueue(clock);
+    for (let d = 1; d <= 200; d++) q.add(d, () => undefined).cancel();
+    const fired: string[] = [];
+    q.add(7, () => fired.push("a"));
+    q.add(3, () => fired.push("b"));
+    q.add(7, () => fired.push("c"));
+    q.add(150, () => fired.push("d")).cancel();
+    q.add(150, () => fired.push("e"));
+    await clock.advance(200);
+    expect(fired).toEqual(["b", "a", "c", "e"]);
+    expect(q.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+});
