@@ -108,6 +108,9 @@ describe("MultiAgentSystem#inspect", () => {
 
   it("is read-only unless calls are allowed", async () => {
     const { base, token } = await started();
+    const catalog = JSON.parse((await get(base, "/api/catalog", { "x-covey-token": token })).body) as { allowCalls: boolean; entries: { name: string; inputSchema?: object }[] };
+    expect(catalog.allowCalls).toBe(false);
+    expect(catalog.entries.find((e) => e.name === "planner")?.inputSchema).toMatchObject({ type: "object", required: ["goal"] });
     const res = await post(base, "/api/call", token, { name: "worker", input: { task: "x" } });
     expect(res.status).toBe(403);
     expect(JSON.stringify(res.json)).toContain("allowCalls");
