@@ -18,7 +18,12 @@ export interface AgentSpec<I = unknown, O = unknown, In = I> {
   input?: ZodType<I, In>;
   /** Checked before the reply: the caller gets HandlerError whose cause is a ValidationError. */
   output?: ZodType<O>;
-  /** Requests one instance runs at once. @default 1 */
+  /**
+   * Requests one instance runs at once; the rest wait in its mailbox, in order. A queued
+   * request whose caller gives up leaves the mailbox and never runs; a running handler keeps
+   * its slot until it returns, even after its caller gave up (it sees `ctx.signal` abort).
+   * @default 1
+   */
   concurrency?: number;
   handler: (input: I, ctx: AgentContext) => O | Promise<O>;
 }
