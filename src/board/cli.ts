@@ -13,6 +13,7 @@ const USAGE = `Usage: covey-board [--stdio | --http [HOST:]PORT] [--preset core|
   --http [HOST:]PORT   serve MCP Streamable HTTP at http://HOST:PORT/mcp (HOST defaults to 127.0.0.1; PORT 0 picks a free one)
   --preset P           tools to offer: core (worker), standard (+ planning), all (+ team flow; the default)
   --name AGENT         agent name of a stdio connection (else the client calls set_my_name)
+  --state FILE         keep the board in a SQLite file (durable across restarts) instead of memory
   --allow-origin URL   also accept requests from this browser Origin (HTTP; repeatable)`;
 
 function fail(message: string): never {
@@ -28,6 +29,7 @@ const { values } = (() => {
         http: { type: "string" },
         preset: { type: "string" },
         name: { type: "string" },
+        state: { type: "string" },
         "allow-origin": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
@@ -46,12 +48,16 @@ const preset = (values.preset ?? "all") as ToolPreset;
 if (!["core", "standard", "all"].includes(preset)) fail(`unknown preset ${JSON.stringify(values.preset)}`);
 if (values.stdio === true && values.http !== undefined) fail("choose --stdio or --http, not both");
 
-const system = createSystem();
+// A durable board: the SQLite store (its driver is an optional peer, loaded only when asked for).
+const store = values.state !== undefined ? await (await import("../backends/sqlite/index.js")).sqliteStore(values.state) : undefined;
+const system = createSystem(store !== undefined ? { store } : {});
 const board = createBoard(system);
+await board.ready();
 
 async function stop(): Promise<void> {
   board.close();
   await system.shutdown();
+  await store?.close();
 }
 
 if (values.http !== undefined) {

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -22,19 +25,13 @@ async function stdioClient(args: string[]): Promise<Client> {
   return client;
 }
 
-describe("covey-board over stdio", () => {
-  it("--preset core offers a worker's small set", async () => {
-    const client = await stdioClient(["--stdio", "--preset", "core"]);
-    try {
-      const names = (await client.listTools()).tools.map((t) => t.name).sort();
-      expect(names).toEqual(["acknowledge", "claim_task", "dashboard_append", "get_messages", "get_my_tasks", "send_message", "set_my_name", "update_task_status", "wait_for_message"]);
-    } finally {
-      await client.close();
-    }
-  });
+describe("covey-board over stdio", { timeout: 90_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "covey-board-cli-"));
+  const stateFile = join(dir, "board.db");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("offers every tool by default (contract names, input and output schemas) and runs the verbs with structured results and typed tool errors", async () => {
-    const client = await stdioClient(["--stdio"]);
+    const client = await stdioClient(["--stdio", "--state", stateFile]);
     try {
       const { tools } = await client.listTools();
       const names = tools.map((t) => t.name);
@@ -54,6 +51,7 @@ describe("covey-board over stdio", () => {
       expect(await callError(client, "update_task_status", { task_id: t1.id, status: "done", token: 7 })).toMatchObject({ code: "STALE_CLAIM", token: 7 });
       expect(await call(client, "update_task_status", { task_id: t1.id, status: "done" })).toMatchObject({ task: { status: "done", doneBy: "planner" } });
       expect(await call(client, "recall", { key: "nothing" })).toMatchObject({ found: false, value: null });
+      await call(client, "assign_role", { task_id: t2.id, agent_name: "worker", role: "implementer" });
       await call(client, "remember", { key: "schema", value: { v: 3 }, scope: `task:${t2.id}` });
       expect(await call(client, "recall", { key: "schema", scope: `task:${t2.id}` })).toMatchObject({ found: true, value: { v: 3 }, by: "planner" });
       const bad = await client.callTool({ name: "claim_task", arguments: { task_id: "" } });
@@ -65,6 +63,19 @@ describe("covey-board over stdio", () => {
       await client.close();
     }
   });
+  it("--preset core offers a worker's small set; --state keeps the board across server processes; --name sets the identity", async () => {
+    const client = await stdioClient(["--stdio", "--preset", "core", "--state", stateFile, "--name", "worker"]);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      expect(names).toEqual(["acknowledge", "claim_task", "dashboard_append", "get_messages", "get_my_tasks", "send_message", "set_my_name", "update_task_status", "wait_for_message"]);
+      // Written by the previous server process.
+      const { tasks } = await call<{ tasks: { title: string; recommended: boolean; role: string }[] }>(client, "get_my_tasks");
+      expect(tasks).toMatchObject([{ title: "API", recommended: true, role: "implementer" }]);
+    } finally {
+      await client.close();
+    }
+  });
+
 });
 
 describe("covey-board over Streamable HTTP", () => {
