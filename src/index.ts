@@ -13,7 +13,7 @@ export {
 export type { CoveyErrorCode, ValidationIssue } from "./errors.js";
 
 export { systemClock, sleep, traceToMermaid } from "./runtime/index.js";
-export type { Clock, TimerHandle, WaitOptions, Trace, TraceRecord } from "./runtime/index.js";
+export type { Clock, TimerHandle, WaitOptions, Trace, TraceRecord, TraceListener, MermaidOptions } from "./runtime/index.js";
 
 export { InMemoryStateStore, NamespacedState, ReplicatedState, lastWriteWins } from "./state/index.js";
 export type {
