@@ -91,6 +91,7 @@ export class NatsStateStore implements StateStore {
   #pendingWatches: { after: number; start: () => () => void; stop: (() => void) | undefined; cancelled: boolean }[] = [];
   #waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   #messages: ConsumerMessages | undefined;
+  #generation = 0;
   #closed = false;
 
   /** @internal use {@link natsStateStore} */
@@ -112,10 +113,58 @@ export class NatsStateStore implements StateStore {
   }
 
   /** @internal starts following the bucket and resolves once it caught up with it. */
-  async start(): Promise<void> {
-    const consumer = await this.#js.consumers.get(this.#stream, { deliver_policy: DeliverPolicy.All });
-    this.#messages = await consumer.consume({ callback: (m) => this.#onMessage(m) });
+  async start(nc: NatsConnection): Promise<void> {
+    await this.#follow();
     await this.#sync();
+    void this.#resumeOnReconnect(nc);
+  }
+
+  /**
+   * Follows the bucket with a new ordered consumer from the first change not delivered yet.
+   * Messages of an earlier consumer still on their way are ignored (their generation is old),
+   * so a resume has neither gaps nor duplicates.
+   */
+  async #follow(): Promise<void> {
+    const generation = ++this.#generation;
+    const from = this.#position + 1;
+    const consumer = await this.#js.consumers.get(
+      this.#stream,
+      from === 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
+    );
+    const messages = await consumer.consume({
+      callback: (m) => {
+        if (generation === this.#generation) this.#onMessage(m);
+      },
+    });
+    if (this.#closed || generation !== this.#generation) {
+      await messages.close();
+      return;
+    }
+    this.#messages = messages;
+  }
+
+  /**
+   * After a reconnect (a server restart, a network cut) the server may have lost the ordered
+   * consumer; rather than wait for the client to notice missing heartbeats, follow again from
+   * the last change delivered.
+   */
+  async #resumeOnReconnect(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.#closed) return;
+      if (s.type !== "reconnect") continue;
+      const old = this.#messages;
+      this.#messages = undefined;
+      void old?.close().catch(() => undefined);
+      for (let attempt = 0; !this.#closed; attempt++) {
+        try {
+          await this.#follow();
+          break;
+        } catch {
+          // The server is not ready for JetStream requests yet: try again shortly.
+          await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
+        }
+      }
+    }
   }
 
   async get<T>(key: string): Promise<StateEntry<T> | undefined> {
@@ -413,6 +462,6 @@ export async function natsStateStore(nc: NatsConnection, opts: NatsStateStoreOpt
   const jsm = await jetstreamManager(nc);
   const kv = await new Kvm(js).create(opts.bucket, { history: opts.keyHistory ?? 16, storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File });
   const store = new NatsStateStore(js, jsm, kv, opts);
-  await store.start();
+  await store.start(nc);
   return store;
 }
