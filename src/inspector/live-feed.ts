@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { MultiAgentSystem } from "../agents/system.js";
 import type { Trace, TraceRecord } from "../runtime/trace.js";
+import type { StateChange } from "../state/types.js";
 import { changeRow } from "./snapshot.js";
 import { toWire } from "./wire.js";
 
@@ -70,12 +71,17 @@ export class LiveFeed {
     write(client, "hello", { ...hello, records: this.#source.records.map(recordRow) });
   }
 
-  /** Starts watching namespaces created since the last look. */
+  /**
+   * Starts watching namespaces created since the last look. A namespace found late is watched
+   * from its current values, so a page sees the keys written before the watch began.
+   */
   refreshNamespaces(): void {
     if (this.#offs.length === 0) return; // nobody is looking
+    const late = this.#watched.size > 0;
     for (const ns of this.#system.state.namespaces) {
       if (this.#watched.has(ns)) continue;
-      this.#watched.set(ns, this.#system.state.namespace(ns).watch("*", (change) => this.#send("state", changeRow(ns, change))));
+      const listener = (change: StateChange): void => this.#send("state", changeRow(ns, change));
+      this.#watched.set(ns, this.#system.state.namespace(ns).watch("*", listener, late ? { includeCurrent: true } : undefined));
     }
   }
 
@@ -88,6 +94,10 @@ export class LiveFeed {
 
   #attach(): void {
     this.#offs.push(this.#source.subscribe((r) => this.#send("trace", recordRow(r))));
+    // Namespaces have no creation event: look for new ones once a second while a page is open.
+    const timer = setInterval(() => this.refreshNamespaces(), 1000);
+    timer.unref();
+    this.#offs.push(() => clearInterval(timer));
     if (!this.#system.closed) {
       this.#offs.push(this.#system.events.eventBus.subscribe("*", (e) => this.#send("event", toWire(e, 4096))));
     }

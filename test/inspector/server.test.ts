@@ -172,6 +172,21 @@ describe("MultiAgentSystem#inspect", () => {
     expect(emitted.map((e) => e.type)).toContain("custom_thing");
   });
 
+  it("follows a namespace created while a page is open, from the values written before it was found", async () => {
+    const { system, base, token } = await started();
+    const events = await readFeed(
+      base,
+      token,
+      (list) => list.some((e) => e.event === "state" && (e.data as { namespace: string }[]).some((c) => c.namespace === "late")),
+      async () => {
+        system.state.createNamespace("late");
+        await system.state.namespace("late").set("k", "v", { by: "tester" });
+      },
+    );
+    const change = events.flatMap((e) => (e.event === "state" ? (e.data as { namespace: string; key: string; entry: { value: unknown } }[]) : [])).find((c) => c.namespace === "late");
+    expect(change).toMatchObject({ key: "k", entry: { value: "v" } });
+  });
+
   it("serves a key's retained history, the coordination snapshot and the streams", async () => {
     const { base, token } = await started();
     const h = { "x-covey-token": token };
