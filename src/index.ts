@@ -62,6 +62,8 @@ export type {
 } from "./events/index.js";
 
 export { defineAgent, CoordinatedAgent, MultiAgentSystem, createSystem } from "./agents/index.js";
+export { inProcessBackend } from "./backends/in-memory/index.js";
+export type { Backend } from "./backends/backend.js";
 export type {
   AgentSpec,
   AgentContext,
