@@ -50,9 +50,13 @@ export async function drive<T>(clock: VirtualClock, promise: Promise<T>, waiting
   );
   // Observed here so that a rejection while the driver is stepping is never "unhandled"; the
   // caller gets it from the return below.
-  watched.catch(() => undefined);
+  const done = watched.then(
+    () => undefined,
+    () => undefined,
+  );
   for (let steps = 0; ; ) {
-    await clock.settle();
+    // Returns as soon as the promise settles, without waiting for unrelated work to quiesce.
+    await Promise.race([done, clock.settle()]);
     if (settled) return watched;
     if (clock.advancing) {
       await turn();
