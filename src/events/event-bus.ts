@@ -1,5 +1,9 @@
 import { errorMessage } from "../runtime/describe.js";
 import { ClosedError, ValidationError } from "../errors.js";
+import { firstItem, type FirstItemWait } from "../channels/first-item.js";
+import { PushIterator, type IterateOptions, type SubscriptionIterator } from "../channels/push-iterator.js";
+import { onAbort } from "../runtime/abort.js";
+import type { WaitOptions } from "../runtime/wait.js";
 import { assertJson } from "../runtime/json.js";
 import { resolveRuntime, type Runtime } from "../runtime/runtime.js";
 import { checkName } from "../runtime/wait.js";
@@ -51,6 +55,9 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   // unsubscribing from inside a handler never disturbs the loop.
   readonly #subs = new Map<string, Subscription[]>();
   readonly #onFailure: FailureHook = (error, event) => this.#failed(error, event);
+  // Pending `once` waits and open iterations, ended by close().
+  readonly #waits = new Set<FirstItemWait>();
+  readonly #iterators = new Set<{ end(): void }>();
   #closed = false;
 
   /**
@@ -80,9 +87,13 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
    * off();
    * ```
    */
-  subscribe(type: "*", handler: EventHandler<EventOf<Events>>): () => void;
-  subscribe<K extends EventName<Events>>(type: K, handler: EventHandler<EventOf<Events, K>>): () => void;
-  subscribe(type: string, handler: EventHandler<never>): () => void {
+  subscribe(type: "*", handler: EventHandler<EventOf<Events>>, opts?: SubscribeOptions): () => void;
+  subscribe<K extends EventName<Events>>(type: K, handler: EventHandler<EventOf<Events, K>>, opts?: SubscribeOptions): () => void;
+  subscribe(type: string, handler: EventHandler<never>, opts?: SubscribeOptions): () => void {
+    return this.#subscribe(type, handler as Subscription["handler"], opts);
+  }
+
+  #subscribe(type: string, handler: Subscription["handler"], opts: SubscribeOptions | undefined): () => void {
     if (this.#closed) throw new ClosedError("event bus");
     checkName(type, "event type");
     if (typeof handler !== "function") {
@@ -90,10 +101,75 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
         { path: ["handler"], message: "must be a function" },
       ]);
     }
-    const sub: Subscription = { type, handler: handler as Subscription["handler"], active: true };
+    const signal = opts?.signal;
+    if (signal?.aborted === true) return noop;
+    const sub: Subscription = { type, handler, active: true };
     const list = this.#subs.get(type);
     this.#subs.set(type, list === undefined ? [sub] : [...list, sub]);
-    return () => this.#remove(sub);
+    if (signal === undefined) return () => this.#remove(sub);
+    // Unsubscribing by hand also drops the abort listener: nothing is left on the signal.
+    const off = onAbort(signal, () => this.#remove(sub));
+    return () => {
+      off();
+      this.#remove(sub);
+    };
+  }
+
+  /**
+   * The next event of `type` (or of any type, with `"*"`) emitted from now on.
+   *
+   * Unlike {@link subscribe}, it takes one event and is gone: the subscription, its deadline and
+   * its abort listener are removed whichever way the wait ends.
+   * @returns the event, once its emit delivers it to handlers
+   * @throws TimeoutError after `timeout` ms; the signal's reason when it aborts (at once if it
+   *   already has); ClosedError when the bus is or gets closed
+   * @example
+   * ```ts
+   * const done = await bus.once("task_completed", { timeout: 5_000 });
+   * console.log(done.payload.taskId);
+   * ```
+   */
+  once(type: "*", opts?: WaitOptions): Promise<EventOf<Events>>;
+  once<K extends EventName<Events>>(type: K, opts?: WaitOptions): Promise<EventOf<Events, K>>;
+  async once(type: string, opts?: WaitOptions): Promise<unknown> {
+    checkName(type, "event type");
+    opts?.signal?.throwIfAborted();
+    if (this.#closed) throw new ClosedError("event bus");
+    return firstItem<CoveyEvent>(
+      (deliver) => this.#subscribe(type, deliver, undefined),
+      opts,
+      this.#rt.timers,
+      `once(${JSON.stringify(type)}) on the event bus`,
+      (wait) => {
+        this.#waits.add(wait);
+        return () => this.#waits.delete(wait);
+      },
+    );
+  }
+
+  /**
+   * The events of `type` (or of every type, with `"*"`) emitted from now on, as an async
+   * iterator for `for await`.
+   *
+   * Events are buffered while the loop body runs, up to `bufferSize` (default 1024); past that
+   * the oldest buffered event is dropped and counted in the iterator's `dropped` (an emit never
+   * waits for a slow loop). Breaking out of the loop, an aborted `signal` (the pending `next()`
+   * rejects with its reason) and `close()` (the loop ends) all remove the subscription and
+   * leave nothing behind.
+   * @throws ClosedError after `close()`
+   * @example
+   * ```ts
+   * for await (const e of bus.iterate("task_completed", { signal })) console.log(e.payload.taskId);
+   * ```
+   */
+  iterate(type: "*", opts?: IterateOptions): SubscriptionIterator<EventOf<Events>>;
+  iterate<K extends EventName<Events>>(type: K, opts?: IterateOptions): SubscriptionIterator<EventOf<Events, K>>;
+  iterate(type: string, opts?: IterateOptions): SubscriptionIterator<unknown> {
+    if (this.#closed) throw new ClosedError("event bus");
+    checkName(type, "event type");
+    const it = new PushIterator<CoveyEvent>((push) => this.#subscribe(type, push, undefined), opts, (ended) => this.#iterators.delete(ended));
+    if (!it.ended) this.#iterators.add(it);
+    return it;
   }
 
   /**
@@ -186,6 +262,8 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     this.#closed = true;
     for (const list of this.#subs.values()) for (const sub of list) sub.active = false;
     this.#subs.clear();
+    for (const wait of [...this.#waits]) wait.cancel(new ClosedError("event bus"));
+    for (const it of [...this.#iterators]) it.end();
   }
 
   #record(type: string, source: string, payload: Record<string, unknown>, metadata: Record<string, unknown>): CoveyEvent {
@@ -252,6 +330,14 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     if (list.length === 0) this.#subs.delete(type);
     else this.#subs.set(type, list);
   }
+}
+
+function noop(): void {}
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions {
+  /** Unsubscribes when it aborts; an already-aborted signal subscribes nothing. */
+  signal?: AbortSignal;
 }
 
 /** The message of what a handler threw, never throwing itself (a hostile Proxy included). */

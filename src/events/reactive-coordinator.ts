@@ -5,15 +5,25 @@ import { InMemoryStateStore } from "../state/in-memory-store.js";
 import type { StateEntry, StateStore } from "../state/types.js";
 import { EventBus } from "./event-bus.js";
 import { EventType } from "./event-type.js";
-import type { CoveyEvent, EventHandler } from "./types.js";
+import type { BusEvents, CoveyEvent, DefaultEvents, EventHandler, EventMapShape, EventName, EventOf } from "./types.js";
+
+/**
+ * The payload argument of `ReactiveCoordinator#emit` for event type `K`: optional on an untyped
+ * coordinator or when every field of the payload is optional, required otherwise.
+ */
+export type PayloadArg<E, K extends EventName<E>> = string extends keyof E
+  ? [payload?: object]
+  : Record<never, never> extends BusEvents<E>[K]
+    ? [payload?: BusEvents<E>[K]]
+    : [payload: BusEvents<E>[K]];
 
 /** Options of {@link ReactiveCoordinator}. */
-export interface ReactiveCoordinatorOptions extends RuntimeOptions {
+export interface ReactiveCoordinatorOptions<E extends EventMapShape<E> = DefaultEvents> extends RuntimeOptions {
   /**
    * The bus to react to.
    * @default a new EventBus on the same clock/runtime
    */
-  eventBus?: EventBus;
+  eventBus?: EventBus<E>;
   /**
    * Where the default reactions write.
    * @default a new InMemoryStateStore on the same clock/runtime
@@ -51,8 +61,10 @@ const ACTIVE_AGENTS = "active_agents";
  * (await coordinator.state.get<string[]>("active_agents"))?.value; // ["worker-1"]
  * ```
  */
-export class ReactiveCoordinator {
-  readonly #bus: EventBus;
+export class ReactiveCoordinator<E extends EventMapShape<E> = DefaultEvents> {
+  readonly #bus: EventBus<E>;
+  // The same bus, untyped: the default reactions handle built-in events whatever E says.
+  readonly #raw: EventBus;
   readonly #state: StateStore;
   readonly #reactions = new Set<() => void>();
   // Membership updates run one after another: each is a read-modify-write of one key, and a
@@ -66,9 +78,10 @@ export class ReactiveCoordinator {
    * @param opts - `eventBus` and `state` to use (each created when absent), and the
    *   `clock` for the ones it creates.
    */
-  constructor(opts: ReactiveCoordinatorOptions = {}) {
+  constructor(opts: ReactiveCoordinatorOptions<E> = {}) {
     const runtime = resolveRuntime(opts);
-    this.#bus = opts.eventBus ?? new EventBus({ runtime });
+    this.#bus = opts.eventBus ?? new EventBus<E>({ runtime });
+    this.#raw = this.#bus as unknown as EventBus;
     this.#state = opts.state ?? new InMemoryStateStore({ runtime });
     this.#react(EventType.TASK_COMPLETED, (e) => this.#taskCompleted(e));
     if (opts.trackActiveAgents !== false) {
@@ -78,7 +91,7 @@ export class ReactiveCoordinator {
   }
 
   /** The bus the coordinator reacts to. */
-  get eventBus(): EventBus {
+  get eventBus(): EventBus<E> {
     return this.#bus;
   }
 
@@ -103,9 +116,11 @@ export class ReactiveCoordinator {
    * const off = coordinator.addReaction(EventType.TASK_FAILED, (e) => console.warn(e.payload));
    * ```
    */
-  addReaction(type: string, reaction: (e: CoveyEvent) => void | Promise<void>): () => void {
+  addReaction(type: "*", reaction: (e: EventOf<E>) => void | Promise<void>): () => void;
+  addReaction<K extends EventName<E>>(type: K, reaction: (e: EventOf<E, K>) => void | Promise<void>): () => void;
+  addReaction(type: string, reaction: (e: never) => void | Promise<void>): () => void {
     if (this.#closed) throw new ClosedError("reactive coordinator");
-    return this.#react(type, reaction);
+    return this.#react(type, reaction as EventHandler);
   }
 
   /**
@@ -118,9 +133,9 @@ export class ReactiveCoordinator {
    * await coordinator.emit("worker-1", EventType.TASK_COMPLETED, { taskId: "t1" });
    * ```
    */
-  async emit(source: string, type: string, payload: object = {}): Promise<CoveyEvent> {
+  async emit<K extends EventName<E>>(source: string, type: K, ...payload: PayloadArg<E, K>): Promise<EventOf<E, K>> {
     if (this.#closed) throw new ClosedError("reactive coordinator");
-    return this.#bus.emit({ type, source, payload });
+    return (await this.#raw.emit({ type, source, payload: payload[0] ?? {} })) as EventOf<E, K>;
   }
 
   /**
@@ -137,7 +152,7 @@ export class ReactiveCoordinator {
   }
 
   #react(type: string, reaction: EventHandler): () => void {
-    const off = this.#bus.subscribe(type, reaction);
+    const off = this.#raw.subscribe(type, reaction);
     const remove = (): void => {
       if (this.#reactions.delete(remove)) off();
     };

@@ -56,10 +56,45 @@ export interface ErrorOccurredPayload {
   eventSource: string;
 }
 
-/** The bus's event map plus the `error_occurred` event it emits itself. */
-export type BusEvents<E> = "error_occurred" extends keyof E
+/** Payload of the task events covey emits (`taskId`; the textbook's `task_id` is accepted too). */
+export interface TaskEventPayload {
+  taskId?: string;
+  task_id?: string;
+  [field: string]: unknown;
+}
+
+/** Payload of the agent events covey emits (`agentId`; the textbook's `agent_id` is accepted too). */
+export interface AgentEventPayload {
+  agentId?: string;
+  agent_id?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * The event types covey itself emits and reacts to (see `EventType`), with their payloads. A
+ * typed bus always knows them; an event map can redeclare any of them with a stricter payload.
+ */
+export interface BuiltinEvents {
+  task_created: TaskEventPayload;
+  task_started: TaskEventPayload;
+  /** `result`: what the task returned. */
+  task_completed: TaskEventPayload;
+  /** `error`: the failure's message. */
+  task_failed: TaskEventPayload;
+  /** `capabilities`: the agent's. */
+  agent_joined: AgentEventPayload;
+  agent_left: AgentEventPayload;
+  state_changed: Record<string, unknown>;
+  error_occurred: ErrorOccurredPayload;
+}
+
+/**
+ * The events a bus with event map `E` carries: `E`'s plus the built-in ones it does not
+ * redeclare. An untyped map (`string` keys) stays as it is: any type, any object payload.
+ */
+export type BusEvents<E> = string extends keyof E
   ? E
-  : E & { error_occurred: ErrorOccurredPayload };
+  : { [K in keyof E | keyof BuiltinEvents]: K extends keyof E ? E[K] : K extends keyof BuiltinEvents ? BuiltinEvents[K] : never };
 
 /** The event type names a bus with event map `E` accepts. */
 export type EventName<E> = keyof BusEvents<E> & string;

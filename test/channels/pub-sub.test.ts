@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ClosedError, ValidationError } from "../../src/errors.js";
+import { getEventListeners } from "node:events";
+import { ClosedError, TimeoutError, ValidationError } from "../../src/errors.js";
 import { PubSubChannel } from "../../src/channels/pub-sub.js";
 import type { Message } from "../../src/channels/message.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
@@ -287,5 +288,114 @@ describe("PubSubChannel#publish (long topics)", () => {
     ps.subscribe([...Array.from({ length: n - 1 }, () => "*"), ">"].join("."), () => void got.push("deep"));
     await expect(ps.publish("me", topic, 1)).resolves.toEqual({ delivered: 3, failed: 0 });
     expect(got).toEqual([topic, "star", "deep"]);
+  });
+});
+
+describe("PubSubChannel#once", () => {
+  it("resolves with the next matching message, typed, and leaves no subscription", async () => {
+    const ps = new PubSubChannel();
+    const next = ps.once<{ id: number }>("orders.*.created");
+    await ps.publish("shop", "orders.eu.updated", { id: 0 });
+    await ps.publish("shop", "orders.eu.created", { id: 1 });
+    await ps.publish("shop", "orders.us.created", { id: 2 });
+    const m = await next;
+    expect(m.payload.id).toBe(1);
+    expect(m.topic).toBe("orders.eu.created");
+    expect(ps.subscriptions).toBe(0);
+  });
+
+  it("rejects with TimeoutError on the virtual clock and with the signal's reason, leaving nothing behind", async () => {
+    const clock = new VirtualClock();
+    const ps = new PubSubChannel({ clock });
+    const timed = ps.once("t", { timeout: 20 });
+    const check = expect(timed).rejects.toBeInstanceOf(TimeoutError);
+    await clock.advance(20);
+    await check;
+    const ac = new AbortController();
+    const aborted = ps.once("t", { signal: ac.signal, timeout: 1000 });
+    ac.abort("stop");
+    await expect(aborted).rejects.toBe("stop");
+    await expect(ps.once("t", { signal: ac.signal })).rejects.toBe("stop");
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    expect(ps.subscriptions).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it("rejects a bad pattern with ValidationError and a pending once with ClosedError on close", async () => {
+    const clock = new VirtualClock();
+    const ps = new PubSubChannel({ clock });
+    await expect(ps.once("a.>.b")).rejects.toBeInstanceOf(ValidationError);
+    const pending = ps.once("t", { timeout: 1000 });
+    ps.close();
+    await expect(pending).rejects.toBeInstanceOf(ClosedError);
+    await expect(ps.once("t")).rejects.toBeInstanceOf(ClosedError);
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe("PubSubChannel#iterate", () => {
+  it("yields matching messages in order and unsubscribes when the loop breaks", async () => {
+    const ps = new PubSubChannel();
+    const seen: number[] = [];
+    const loop = (async () => {
+      for await (const m of ps.iterate<number>("n.>")) {
+        seen.push(m.payload);
+        if (seen.length === 2) break;
+      }
+    })();
+    for (let i = 1; i <= 4; i++) await ps.publish("me", `n.${i}`, i);
+    await loop;
+    expect(seen).toEqual([1, 2]);
+    expect(ps.subscriptions).toBe(0);
+  });
+
+  it("is bounded: past bufferSize the oldest buffered message is dropped and counted", async () => {
+    const ps = new PubSubChannel();
+    const it = ps.iterate<number>("t", { bufferSize: 2 });
+    for (let i = 1; i <= 5; i++) await ps.publish("me", "t", i);
+    expect(it.dropped).toBe(3);
+    expect((await it.next()).value?.payload).toBe(4);
+    expect((await it.next()).value?.payload).toBe(5);
+    await it.return();
+    expect(ps.subscriptions).toBe(0);
+  });
+
+  it("rejects the pending next() on abort, and ends on close, leaving nothing behind", async () => {
+    const ps = new PubSubChannel();
+    const ac = new AbortController();
+    const it = ps.iterate("t", { signal: ac.signal });
+    const pending = it.next();
+    ac.abort("halt");
+    await expect(pending).rejects.toBe("halt");
+    expect(ps.subscriptions).toBe(0);
+    expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+    expect(() => ps.iterate("a.>.b", { signal: ac.signal })).toThrow(ValidationError);
+    const open = ps.iterate("t");
+    const waiting = open.next();
+    ps.close();
+    await expect(waiting).resolves.toEqual({ done: true, value: undefined });
+    expect(() => ps.iterate("t")).toThrow(ClosedError);
+  });
+});
+
+describe("PubSubChannel#subscribe with a signal", () => {
+  it("unsubscribes on abort; by hand it also removes the abort listener", async () => {
+    const ps = new PubSubChannel();
+    const ac = new AbortController();
+    const seen: unknown[] = [];
+    ps.subscribe("t", (m) => void seen.push(m.payload), { signal: ac.signal });
+    await ps.publish("me", "t", 1);
+    ac.abort();
+    await ps.publish("me", "t", 2);
+    expect(seen).toEqual([1]);
+    expect(ps.subscriptions).toBe(0);
+    const ac2 = new AbortController();
+    const off = ps.subscribe("t", () => undefined, { signal: ac2.signal });
+    off();
+    expect(getEventListeners(ac2.signal, "abort")).toHaveLength(0);
+    expect(ps.subscriptions).toBe(0);
+    ps.subscribe("t", () => undefined, { signal: AbortSignal.abort() });
+    expect(ps.subscriptions).toBe(0);
+    expect(() => ps.subscribe("a.>.b", () => undefined, { signal: AbortSignal.abort() })).toThrow(ValidationError);
   });
 });

@@ -50,7 +50,18 @@ describe("EventBus types", () => {
     const bus = new EventBus<MyEvents>();
     const seen: string[] = [];
     bus.subscribe("*", (e) => {
-      expectTypeOf(e.type).toEqualTypeOf<"task_completed" | "agent_joined" | "heartbeat" | "error_occurred">();
+      // The map's types plus every built-in one the bus may carry.
+      expectTypeOf(e.type).toEqualTypeOf<
+        | "task_completed"
+        | "agent_joined"
+        | "heartbeat"
+        | "error_occurred"
+        | "task_created"
+        | "task_started"
+        | "task_failed"
+        | "agent_left"
+        | "state_changed"
+      >();
       if (e.type === "agent_joined") {
         expectTypeOf(e.payload).toEqualTypeOf<{ agentId: string }>();
         seen.push(e.payload.agentId);

@@ -736,7 +736,7 @@ export function stateStoreContract(name: string, factory: StoreFactory): void {
       expect(noValue).toBeInstanceOf(ValidationError);
       expect(noValue.message).toContain('update of key "plan:p9" produced undefined');
       expect(noValue.message).toMatch(/return the value to create/);
-      const promise = (await store.update("plan:p9", (() => Promise.resolve(1)) as () => number).catch((e: unknown) => e)) as Error;
+      const promise = (await store.update("plan:p9", (() => Promise.resolve(1)) as unknown as () => number).catch((e: unknown) => e)) as Error;
       expect(promise).toBeInstanceOf(ValidationError);
       expect(promise.message).toContain('"plan:p9"');
       const big = (await store.update("plan:p9", () => "x".repeat(40)).catch((e: unknown) => e)) as Error;
