@@ -63,9 +63,9 @@ export async function acknowledge(core: BoardCore, me: string, opts: { from?: st
     await core.store.update<BoardMessage>(
       keys.message(me, seq),
       (draft) => {
-        if (draft === undefined || draft.acknowledgedAt !== null) return draft;
-        draft.acknowledgedAt = core.now();
-        changed = true;
+        // Messages are never deleted, so the draft exists; a retry starts from the new value.
+        changed = draft!.acknowledgedAt === null;
+        if (changed) draft!.acknowledgedAt = core.now();
       },
       { by: me, maxRetries: MAX_RETRIES },
     );
