@@ -123,6 +123,30 @@ describe("covey-board over Streamable HTTP", () => {
     }
   });
 
+  it("serves a task's dashboard as a resource and notifies its subscribers of each note", async () => {
+    const worker = await httpClient(http.url, "worker");
+    try {
+      await call(worker, "set_my_name", { name: "worker" });
+      const task = await call<{ id: string }>(worker, "create_task", { title: "docs" });
+      const uri = `covey-board://tasks/${task.id}/dashboard`;
+      const listed = await worker.listResources();
+      expect(listed.resources.map((r) => r.uri)).toEqual(expect.arrayContaining(["covey-board://board", "covey-board://inbox", uri]));
+      const updated = new Promise<string>((resolve) => {
+        worker.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+          if (n.params.uri === uri) resolve(n.params.uri);
+        });
+      });
+      await worker.subscribeResource({ uri });
+      await call(worker, "dashboard_append", { task_id: task.id, text: "started" });
+      expect(await updated).toBe(uri);
+      const read = await worker.readResource({ uri });
+      const dash = JSON.parse((read.contents[0] as { text: string }).text) as { entries: { author: string; text: string }[] };
+      expect(dash.entries).toMatchObject([{ author: "worker", text: "started" }]);
+    } finally {
+      await worker.close();
+    }
+  });
+
   it("refuses a foreign Host or Origin (DNS rebinding) with 403", async () => {
     const port = Number(new URL(http.url).port);
     const status = (headers: Record<string, string>) =>
