@@ -127,6 +127,18 @@ describe("MultiAgentSystem#inspect", () => {
     expect(nobody.json).toMatchObject({ ok: false, error: { name: "NoResponderError", code: "NO_RESPONDER" } });
   });
 
+  it("reports whether the board is in use", async () => {
+    const { base, token } = await started();
+    const board = JSON.parse((await get(base, "/api/board", { "x-covey-token": token })).body) as { inUse: boolean; tasks: { title: string }[] };
+    expect(board.inUse).toBe(true);
+    expect(board.tasks.map((t) => t.title)).toEqual(["Outline the notes", "Write the notes", "Ship the build"]);
+    const bare = createSystem();
+    const inspector = await bare.inspect({ print: false });
+    open.push({ system: bare, inspector });
+    const none = JSON.parse((await get(new URL(inspector.url).origin, "/api/board", { "x-covey-token": new URL(inspector.url).searchParams.get("token")! })).body) as { inUse: boolean };
+    expect(none.inUse).toBe(false);
+  });
+
   it("rejects bad options with ValidationError", async () => {
     const system = createSystem();
     open.push({ system });

@@ -33,6 +33,8 @@ function status() {
 }
 
 document.getElementById("nav").replaceChildren(...VIEWS.map((v) => h("a", { href: "#" + v[0], text: v[1] })));
+// The Board tab only when the system has a board.
+api("/api/board").then((d) => { if (!d.inUse) document.querySelector('nav a[href="#board"]').hidden = true; }, () => undefined);
 live.on("status", status);
 live.start();
 window.addEventListener("hashchange", route);
