@@ -14,7 +14,7 @@ import { isWhole, KEYS_PER_WRITER, opFor, type CrashValue } from "./fixtures/cra
 const FIXTURE = resolve(import.meta.dirname, "fixtures/crash-writer.ts");
 const WRITERS = 4;
 const LANES = 2;
-const KILLS_PER_LANE = 55;
+const KILLS_PER_LANE = Math.ceil(Number(process.env["COVEY_CRASH_KILLS"] ?? 110) / LANES);
 const SEED = Number(process.env["COVEY_CRASH_SEED"] ?? 20261202);
 
 let dir = "";
@@ -253,9 +253,11 @@ describe("sqliteStore crash recovery", () => {
       inFlightDurable: a.inFlightDurable + s.inFlightDurable,
       reopenChecks: a.reopenChecks + s.reopenChecks,
     }));
-    expect(total.kills).toBeGreaterThanOrEqual(100);
+    expect(total.kills).toBe(LANES * KILLS_PER_LANE);
     // Half the kills wait for up to 15 acknowledgements: the runs do write.
     expect(total.acked).toBeGreaterThan(total.kills * 2);
     console.log(`crash test (seed ${SEED}, node ${process.version}): ${JSON.stringify(total)} in ${Date.now() - started} ms`);
-  }, 180_000);
+    // About 35 s of CPU in all (child start-ups, mostly): ~20 s on two idle cores, minutes on a
+    // loaded machine, hence the generous limit.
+  }, 600_000);
 });
