@@ -219,8 +219,13 @@ export class Writer {
         }
         last = r.seq;
       }
-      this.#trim.run(last - this.#historyLimit);
-      this.#seq.run(last);
+      if (this.#historyLimit > 0) {
+        // The newest change row always survives the trim, so it carries the sequence.
+        this.#trim.run(last - this.#historyLimit);
+      } else {
+        this.#trim.run(last);
+        this.#seq.run(last);
+      }
       db.exec("COMMIT");
     } catch (err) {
       try {
