@@ -17,6 +17,11 @@ import type { BarrierSnapshot, LockSnapshot, SemaphoreSnapshot, SyncSnapshot } f
  * it. Asking for an existing barrier or semaphore with another count is a `ValidationError`
  * rather than a silent second primitive.
  *
+ * Locks are forgotten once nobody holds or waits for them, so a lock per task or per key
+ * costs nothing after use (see {@link SynchronizationManager.getLock}). Barriers and
+ * semaphores are kept: their count is configuration the manager checks on every `get*`, and a
+ * barrier's generation is state; systems use a fixed few of them.
+ *
  * @example
  * ```ts
  * const sync = new SynchronizationManager();
@@ -43,6 +48,13 @@ export class SynchronizationManager {
 
   /**
    * The lock named `lockId`, created on first use.
+   *
+   * While the lock is in use (held, waited for, or not yet used since this call) the same
+   * object comes back. Once it has neither holder nor waiter the manager forgets it, and a
+   * later call returns a new object for the id. Nothing breaks for code that kept the old
+   * one: both act on the one lock of the id (same holder, queue and token), and the id's
+   * fencing tokens keep increasing: a re-created lock starts above every token the manager's
+   * forgotten locks issued, so tokens may jump but never repeat or go back.
    * @throws ClosedError after {@link SynchronizationManager.close}.
    */
   getLock(lockId: string): Lock {
