@@ -19,6 +19,26 @@ export interface StreamOptions {
   highWaterMark?: number;
 }
 
+/**
+ * A typed handle on one stream, from {@link StreamingChannel.createStream}: the channel's
+ * methods with the stream id filled in and the item type `T` checked at compile time.
+ */
+export interface StreamHandle<T> {
+  readonly id: string;
+  /** `channel.send(id, data, opts)`. */
+  send(data: T, opts?: WaitOptions): Promise<void>;
+  /** `channel.receive(id, opts)`: the next item, or undefined (timed out, or closed and drained). */
+  receive(opts?: WaitOptions): Promise<T | undefined>;
+  /** `channel.iterate(id, opts)`. */
+  iterate(opts?: { signal?: AbortSignal }): AsyncIterableIterator<T>;
+  /** `for await (const item of handle)`: the same as `iterate()`. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<T>;
+  /** `channel.closeStream(id)`. */
+  close(): void;
+  /** `channel.info(id)`. */
+  info(): StreamInfo | undefined;
+}
+
 /** What {@link StreamingChannel.info} reports about one stream. */
 export interface StreamInfo {
   readonly highWaterMark: number;
@@ -73,10 +93,21 @@ export class StreamingChannel {
    * stream that was closed and fully drained is replaced by a fresh open one, so an id can
    * be reused once its stream has ended.
    *
+   * @returns a handle on the stream whose `send`, `receive` and iteration take and give `T`
    * @throws ValidationError when `highWaterMark` is not an integer >= 1; ClosedError after {@link close}.
+   * @example
+   * ```ts
+   * const tokens = streams.createStream<string>("tokens", { highWaterMark: 64 });
+   * await tokens.send("Hello");           // tokens.send(42) does not compile
+   * for await (const t of tokens) process.stdout.write(t);
+   * ```
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- T names the item type for readers, as in `createStream<Chunk>("tokens")`
-  createStream<T = unknown>(streamId: string, opts?: StreamOptions): void {
+  createStream<T = unknown>(streamId: string, opts?: StreamOptions): StreamHandle<T> {
+    this.#create(streamId, opts);
+    return handleOf<T>(this, streamId);
+  }
+
+  #create(streamId: string, opts: StreamOptions | undefined): void {
     if (this.#closed) throw new ClosedError("streaming channel");
     checkName(streamId, "streamId");
     const hwm = opts?.highWaterMark;
@@ -99,6 +130,15 @@ export class StreamingChannel {
     }
     this.#ended.delete(streamId);
     this.#streams.set(streamId, new Stream(streamId, hwm ?? DEFAULT_HIGH_WATER_MARK, this.#runtime, true, this.#forget));
+  }
+
+  /**
+   * A typed handle on stream `streamId` without creating it (it is created on first use, as by
+   * the channel's own methods). Use it for a stream another party creates.
+   */
+  stream<T = unknown>(streamId: string): StreamHandle<T> {
+    checkName(streamId, "streamId");
+    return handleOf<T>(this, streamId);
   }
 
   /**
@@ -228,6 +268,18 @@ export class StreamingChannel {
     ended.add(id);
     if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value!);
   }
+}
+
+function handleOf<T>(channel: StreamingChannel, id: string): StreamHandle<T> {
+  return Object.freeze({
+    id,
+    send: (data: T, opts?: WaitOptions) => channel.send<T>(id, data, opts),
+    receive: (opts?: WaitOptions) => channel.receive<T>(id, opts),
+    iterate: (opts?: { signal?: AbortSignal }) => channel.iterate<T>(id, opts),
+    [Symbol.asyncIterator]: () => channel.iterate<T>(id),
+    close: () => channel.closeStream(id),
+    info: () => channel.info(id),
+  });
 }
 
 class StreamIterator<T> implements AsyncIterableIterator<T>, ReceiveHolder {

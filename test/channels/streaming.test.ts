@@ -350,3 +350,25 @@ describe("StreamingChannel memory", () => {
     expect(streams.info("s")).toMatchObject({ highWaterMark: 3, buffered: 0, closed: false });
   });
 });
+
+describe("StreamingChannel#createStream handle", () => {
+  it("sends, receives and iterates through the handle, on the stream of its id", async () => {
+    const { streams } = setup();
+    const tokens = streams.createStream<string>("tokens", { highWaterMark: 4 });
+    expect(tokens.id).toBe("tokens");
+    await tokens.send("a");
+    await streams.send("tokens", "b");
+    await expect(tokens.receive()).resolves.toBe("a");
+    expect(tokens.info()).toMatchObject({ highWaterMark: 4, buffered: 1 });
+    await tokens.send("c");
+    tokens.close();
+    const rest: string[] = [];
+    for await (const t of tokens) rest.push(t);
+    expect(rest).toEqual(["b", "c"]);
+    await expect(tokens.receive({ timeout: 0 })).resolves.toBeUndefined();
+    const other = streams.stream<number>("numbers");
+    expect(streams.info("numbers")).toBeUndefined();
+    await other.send(1);
+    await expect(streams.receive("numbers")).resolves.toBe(1);
+  });
+});
