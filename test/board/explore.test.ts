@@ -22,7 +22,7 @@ interface Totals {
  * In some runs one worker dies holding a claim, in others one stalls past its lease and then
  * tries to finish. Invariants are checked on the board's commit-ordered change feed.
  */
-function scenario(totals: Totals): Scenario {
+function scenario(totals: Totals, naive = false): Scenario {
   return async ({ system, clock, seed }) => {
     const board = createBoard(system);
     const planner = board.as("planner");
@@ -78,13 +78,23 @@ function scenario(totals: Totals): Scenario {
     const crashed = new Set<string>();
     const stalled: Promise<void>[] = [];
 
+    // A claim without the board's compare-and-swap and checks: read, then overwrite.
+    async function naiveClaim(me: string, id: string): Promise<{ token: number }> {
+      const t = (await board.store.get<BoardTask>(`task:${id}`))!.value;
+      if (t.status !== "todo") throw Object.assign(new Error("taken"), { code: "CLAIM_REFUSED" });
+      const now = clock.now();
+      const token = t.fence + 1;
+      await board.store.set(`task:${id}`, { ...t, fence: token, status: "claimed", claim: { holder: me, token, claimedAt: now, expiresAt: now + LEASE * MINUTE }, updatedBy: me, updatedAt: now });
+      return { token };
+    }
+
     async function turn(w: BoardMember): Promise<void> {
       if (crashed.has(w.name)) return;
       const open = (await w.listTasks()).filter((t) => t.status !== "done");
       for (const t of open) {
         let token: number;
         try {
-          ({ token } = await w.claimTask(t.id, { leaseMinutes: LEASE }));
+          ({ token } = naive ? await naiveClaim(w.name, t.id) : await w.claimTask(t.id, { leaseMinutes: LEASE }));
         } catch (e) {
           if ((e as { code?: string }).code === "CLAIM_REFUSED") continue;
           throw e;
@@ -149,4 +159,12 @@ describe("Board under explored interleavings", () => {
     expect(totals.reclaimed).toBe(totals.expired);
     console.log(`board explore: ${JSON.stringify(totals)}`);
   }, 120_000);
+
+  it("the same checks catch a claim made without compare-and-swap", async () => {
+    const totals: Totals = { runs: 0, claims: 0, done: 0, expired: 0, reclaimed: 0, staleRefused: 0 };
+    const result = await explore(scenario(totals, true), { runs: 30, seed: 12 });
+    const messages = result.failures.map((f) => String(f.error));
+    expect(messages.some((m) => /claimed by \w+ while|claimed before/.test(m))).toBe(true);
+    console.log(`naive claims: ${result.failures.length} of ${result.runs} runs caught`);
+  }, 60_000);
 });
