@@ -23,6 +23,11 @@ export type {
   InMemoryStateStoreOptions,
   ReplicatedStateOptions,
   ListenerErrorHandler,
+  UpdateContext,
+  UpdateOptions,
+  UpdateRecipe,
+  UpdateResult,
+  WatchOptions,
 } from "./state/index.js";
 
 export { RequestReplyChannel, PubSubChannel, StreamingChannel, CommunicationHub } from "./channels/index.js";
@@ -37,6 +42,10 @@ export type {
   PendingRequestInfo,
   RequestScope,
   PubSubOptions,
+  PubSubSubscribeOptions,
+  IterateOptions,
+  SubscriptionIterator,
+  StreamHandle,
   StreamOptions,
   StreamInfo,
 } from "./channels/index.js";
@@ -59,6 +68,13 @@ export type {
   DefaultEvents,
   ErrorOccurredPayload,
   ReactiveCoordinatorOptions,
+  BuiltinEvents,
+  BusEvents,
+  EventOf,
+  TaskEventPayload,
+  AgentEventPayload,
+  PayloadArg,
+  SubscribeOptions,
 } from "./events/index.js";
 
 export { defineAgent, CoordinatedAgent, MultiAgentSystem, createSystem } from "./agents/index.js";

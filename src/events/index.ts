@@ -2,8 +2,12 @@ export { EventType } from "./event-type.js";
 export type { EventTypeName } from "./event-type.js";
 export { EventBus } from "./event-bus.js";
 export { ReactiveCoordinator } from "./reactive-coordinator.js";
-export type { ReactiveCoordinatorOptions } from "./reactive-coordinator.js";
+export type { PayloadArg, ReactiveCoordinatorOptions } from "./reactive-coordinator.js";
+export type { SubscribeOptions } from "./event-bus.js";
 export type {
+  AgentEventPayload,
+  BuiltinEvents,
+  BusEvents,
   CoveyEvent,
   DefaultEvents,
   EmitInput,
@@ -15,4 +19,5 @@ export type {
   EventName,
   EventOf,
   HistoryQuery,
+  TaskEventPayload,
 } from "./types.js";
