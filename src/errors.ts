@@ -20,7 +20,13 @@ export type CoveyErrorCode =
   | "HANDLER_FAILED"
   | "NO_CAPABLE_AGENT"
   | "CLOSED"
-  | "DEADLOCK";
+  | "DEADLOCK"
+  // The task board's (covey/board):
+  | "NOT_FOUND"
+  | "CLAIM_REFUSED"
+  | "STALE_CLAIM"
+  | "POLICY_VIOLATION"
+  | "NO_IDENTITY";
 
 /** Base class of every error covey raises; `code` is stable across releases. */
 export class CoveyError extends Error {

@@ -64,7 +64,7 @@ class Connection implements ToolSession {
 /** A tool other than set_my_name was called before the connection had a name. Code `NO_IDENTITY`. */
 class NoIdentityError extends CoveyError {
   constructor() {
-    super("NO_IDENTITY" as unknown as "INVALID", "This connection has no agent name yet: call set_my_name first");
+    super("NO_IDENTITY", "This connection has no agent name yet: call set_my_name first");
   }
 }
 
