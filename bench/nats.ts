@@ -98,6 +98,9 @@ try {
   // A system of its own: one process follows its mesh's state bucket once (here the two systems
   // above would both follow "bench", twice the feed work of a real process).
   const kvSystem = await system("benchkv");
+  // The same with followState: false (no consumer until the first watch, keys() or history()).
+  const lazySystem = createSystem({ backend: await natsBackend({ servers: url, mesh: "benchlazy", storage: "memory", followState: false }) });
+  systems.push(lazySystem);
   // Same settings as the covey bucket: memory storage, 16 revisions per key.
   const kv = await new Kvm(await open()).create("rawbench", { storage: StorageType.Memory, history: 16 });
   await kv.put("counter", "0");
@@ -117,9 +120,11 @@ try {
   const kvCases: Case[] = [
     { name: "covey kv.update over NATS", op: () => kvSystem.kv.update<number>("counter", (n) => (n ?? 0) + 1) },
     { name: "raw nats.js get + update(revision) loop", op: rawUpdate },
+    { name: "covey kv.update over NATS, followState: false", op: () => lazySystem.kv.update<number>("counter", (n) => (n ?? 0) + 1) },
   ];
   const kvUs = await compare(kvCases);
   report("kv.update: covey over NATS vs raw revision-checked loop", kvCases, kvUs, { ratio: kvUs[0]! / kvUs[1]!, max: 1.2 });
+  report("kv.update (followState: false) vs raw revision-checked loop", [kvCases[2]!, kvCases[1]!], [kvUs[2]!, kvUs[1]!], { ratio: kvUs[2]! / kvUs[1]!, max: 1.2 });
 
   // 3. What leaving one process costs: in-process vs NATS, same operations.
   const local = createSystem();

@@ -28,6 +28,12 @@ export interface NatsBackendOptions {
   catalogRefreshMs?: number;
   /** Revisions the state bucket keeps per key (1..64). @default 16 */
   keyHistory?: number;
+  /**
+   * Follow the state bucket from the start (see `NatsStateStoreOptions.follow`); `false` makes
+   * reads and writes cheaper until the first watch, `keys()` or `history()`.
+   * @default true
+   */
+  followState?: boolean;
   /** Where the mesh's buckets live on the server. @default "file" */
   storage?: "file" | "memory";
   /** More options for `connect()` of `@nats-io/transport-node` (auth, TLS, reconnect policy). */
@@ -81,8 +87,8 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
   const storage = opts.storage ?? "file";
   const nc = await connect({ maxReconnectAttempts: -1, ...opts.connection, servers, name: `covey:${mesh}:${processId}` });
   try {
-    const store = await natsStateStore(nc, { bucket: `covey_${mesh}_state`, storage, ...(opts.keyHistory === undefined ? {} : { keyHistory: opts.keyHistory }) });
-    const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0 });
+    const store = await natsStateStore(nc, { bucket: `covey_${mesh}_state`, storage, follow: opts.followState ?? true, ...(opts.keyHistory === undefined ? {} : { keyHistory: opts.keyHistory }) });
+    const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0, follow: true });
     const subjects = new Subjects(mesh);
     const catalog = new NatsCatalog(catalogStore, processId, opts.catalogRefreshMs ?? 2000, (name) => subjects.agent(name));
     let requests: NatsRequestTransport | undefined;

@@ -24,6 +24,21 @@ withNatsServer("NatsStateStore", (fixture) => {
     open.push(store);
     return store;
   });
+
+  // The same contract when the store follows the bucket only from its first watch, keys() or history().
+  stateStoreContract("NatsStateStore (follow: false)", async (o) => {
+    const store = await natsStateStore(fixture().nc, {
+      bucket: `lazy_${++n}`,
+      clock: o.clock,
+      historyLimit: o.historyLimit,
+      maxValueBytes: o.maxValueBytes,
+      onListenerError: o.onListenerError,
+      storage: "memory",
+      follow: false,
+    });
+    open.push(store);
+    return store;
+  });
 });
 
 withNatsServer("NatsStateStore across connections", (fixture) => {
