@@ -6,6 +6,7 @@ import { LiveFeed, recordRow, type RecordSource } from "./live-feed.js";
 import { pageCss, pageHtml, pageJs } from "./page/index.js";
 import { agentsSnapshot, catalogSnapshot, coordinationSnapshot, eventsSnapshot, keySnapshot, stateSnapshot } from "./snapshot.js";
 import { boardSnapshot } from "./board.js";
+import { meshSource } from "./mesh-source.js";
 import { newToken, sameToken } from "./token.js";
 import type { InspectOptions, Inspector } from "./types.js";
 import { describeError, toWire } from "./wire.js";
@@ -84,7 +85,7 @@ export async function startInspector(system: MultiAgentSystem, opts: InspectOpti
         feed.add(res, { now: system.clock.now(), allowCalls });
         return;
       case "/api/agents":
-        return json(res, 200, agentsSnapshot(system));
+        return json(res, 200, agentsSnapshot(system, meshSource(system)));
       case "/api/catalog":
         return json(res, 200, catalogSnapshot(system, allowCalls));
       case "/api/state":

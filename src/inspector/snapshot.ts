@@ -1,12 +1,17 @@
 import type { MultiAgentSystem } from "../agents/system.js";
+import type { MeshSource } from "./mesh-source.js";
 import type { StateChange, StateEntry } from "../state/types.js";
 import { toWire } from "./wire.js";
 
 /** Keys listed per namespace in one State snapshot; the page says when there are more. */
 const KEYS_PER_NAMESPACE = 2000;
 
-/** Every agent instance with its load, mailbox depth and state, plus the requests waiting for a reply. @internal */
-export function agentsSnapshot(system: MultiAgentSystem): unknown {
+/**
+ * Every agent instance with its load, mailbox depth and state, plus the requests waiting for a
+ * reply; on a mesh, also every process's agents with their liveness.
+ * @internal
+ */
+export function agentsSnapshot(system: MultiAgentSystem, mesh?: MeshSource): unknown {
   const agents = [...system.agents.values()].map((a) => ({
     agentId: a.agentId,
     name: a.name,
@@ -17,7 +22,9 @@ export function agentsSnapshot(system: MultiAgentSystem): unknown {
     queued: a.queued,
     running: a.running,
   }));
-  return { now: system.clock.now(), agents, pendingRequests: system.communication.requestReply.pendingRequests() };
+  const snapshot: Record<string, unknown> = { now: system.clock.now(), agents, pendingRequests: system.communication.requestReply.pendingRequests() };
+  if (mesh !== undefined) snapshot["mesh"] = mesh.agents();
+  return snapshot;
 }
 
 /** The catalog with JSON Schemas, and whether the page may call. @internal */

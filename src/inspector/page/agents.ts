@@ -14,8 +14,9 @@ class AgentsView extends PolledView {
       h("td", { class: "num", text: String(a.load) }),
       h("td", { class: "num", text: String(a.queued) }),
       h("td", { class: "num", text: String(a.running) })));
-    const parts = [h("h2", { text: "Agents (" + data.agents.length + ")" }),
-      data.agents.length ? table(["agent", "name", "capabilities", "state", "load", "queued", "running"], rows, { class: "agents" }) : h("p", { class: "empty", text: "No agents." })];
+    const parts = data.mesh ? meshAgents(data.mesh) : [];
+    parts.push(h(data.mesh ? "h3" : "h2", { text: (data.mesh ? "Instances in this process" : "Agents") + " (" + data.agents.length + ")" }),
+      data.agents.length ? table(["agent", "name", "capabilities", "state", "load", "queued", "running"], rows, { class: "agents" }) : h("p", { class: "empty", text: "No agents." }));
     parts.push(h("h3", { text: "Requests waiting for a reply (" + data.pendingRequests.length + ")" }));
     if (data.pendingRequests.length) parts.push(table(["message", "from", "to", "since"], data.pendingRequests.map((p) =>
       h("tr", null, h("td", { text: p.id }), h("td", { text: p.from }), h("td", { text: p.to }), h("td", { text: when(p.since) })))));
@@ -23,6 +24,19 @@ class AgentsView extends PolledView {
   }
 }
 customElements.define("cv-agents", AgentsView);
+
+// On a NATS mesh: every process's catalog records, with how recently each was rewritten.
+function meshAgents(mesh) {
+  const ago = (ms) => ms < 1000 ? "just now" : (ms / 1000).toFixed(1) + " s ago";
+  const badge = { alive: "ok", silent: "warn", left: "off" };
+  const rows = mesh.agents.map((a) => h("tr", { "data-mesh-agent": a.name, "data-process": a.process, "data-liveness": a.liveness },
+    h("td", { text: a.name }), h("td", { text: a.process + (a.local ? " (this inspector)" : "") }),
+    h("td", { text: a.capabilities.join(", ") }), h("td", { class: "num", text: String(a.instances) }),
+    h("td", null, h("span", { class: "badge " + (badge[a.liveness] || "off"), title: "rewritten every " + a.refreshMs + " ms; silent after three missed", text: a.liveness })),
+    h("td", { text: ago(a.lastSeenMs) })));
+  return [h("h2", { text: "Mesh \u201c" + mesh.mesh + "\u201d: agents of every process (" + mesh.agents.length + ")" }),
+    mesh.agents.length ? table(["name", "process", "capabilities", "instances", "liveness", "last seen"], rows, { class: "agents mesh" }) : h("p", { class: "empty", text: "No agents on the mesh." })];
+}
 
 // A form for a JSON Schema: returns { el, get } where get() builds the value or throws.
 function schemaForm(schema, name, required) {

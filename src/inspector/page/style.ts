@@ -21,7 +21,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.v, td.k, pre, .seq-row { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 pre { background: var(--card); border: 1px solid var(--line); padding: 8px; overflow: auto; margin: 4px 0; max-height: 50vh; }
 .badge { padding: 1px 7px; border-radius: 9px; font-size: 11px; background: #e9ecef; }
-.badge.ok { background: #d3f9d8; color: var(--ok); } .badge.off { background: #ffe3e3; color: var(--bad); }
+.badge.ok { background: #d3f9d8; color: var(--ok); } .badge.off { background: #ffe3e3; color: var(--bad); } .badge.warn { background: #fff3bf; color: #8a6d00; }
 .note, .empty, .meta, .count { color: var(--muted); }
 .error { color: var(--bad); background: #fff5f5; border: 1px solid #ffc9c9; padding: 6px 8px; border-radius: 4px; }
 .error .cause { margin-top: 4px; }
