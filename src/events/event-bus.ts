@@ -35,8 +35,14 @@ const BUS_SOURCE = "event-bus";
  * failure goes to the `onError` option and is announced as an `error_occurred` event
  * (except a failure of an `error_occurred` handler, which would recurse).
  *
- * Give an event map to have event types and payloads checked at compile time; without one
- * any non-empty string is an event type and any object a payload.
+ * Give an event map to have event types and payloads checked at compile time (a typo in a
+ * type name does not compile); the built-in types covey emits itself (`EventType`) are always
+ * known, and the map may redeclare them with stricter payloads. Without a map any non-empty
+ * string is an event type and any object a payload.
+ *
+ * Besides handlers, `once(type, { timeout, signal })` awaits the next event and
+ * `iterate(type, { signal })` is a bounded async iterator for `for await`; both leave nothing
+ * behind once done.
  *
  * @typeParam Events - event type → payload type, e.g. `{ task_completed: { taskId: string } }`.
  * @example
