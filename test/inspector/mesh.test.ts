@@ -62,6 +62,7 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
   const mesh = `insp${randomBytes(4).toString("hex")}`;
   let server: NatsServer;
   let provider: Child;
+  let worker: Child;
   let inspect: Child;
   let base: string;
   let token: string;
@@ -77,8 +78,10 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
   beforeAll(async () => {
     server = await startNatsServer();
     provider = run("examples/nats/provider.ts", [], { NATS_URL: server.url, COVEY_MESH: mesh });
+    worker = run("test/inspector/fixtures/mesh-worker.ts", [], { NATS_URL: server.url, COVEY_MESH: mesh });
     inspect = run("src/inspector/cli.ts", ["--nats", server.url, "--mesh", mesh, "--allow-calls"]);
     await provider.line(/\[provider\] ready/);
+    await worker.line(/\[worker\] ready/);
     const m = await inspect.line(/covey inspector: (http:\/\/127\.0\.0\.1:\d+)\/\?token=([A-Za-z0-9_-]+)/);
     base = m[1]!;
     token = m[2]!;
@@ -87,7 +90,7 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
 
   afterAll(async () => {
     await peer?.shutdown();
-    for (const c of [provider, inspect]) if (c !== undefined && c.proc.exitCode === null) c.proc.kill("SIGKILL");
+    for (const c of [provider, worker, inspect]) if (c !== undefined && c.proc.exitCode === null) c.proc.kill("SIGKILL");
     await server?.stop();
   }, 15_000);
 
@@ -152,6 +155,21 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
       if (published === undefined) await new Promise((r) => setTimeout(r, 50));
     }
     expect(published).toMatchObject({ kind: "publish", from: "peer", name: "news.mesh", detail: { n: 1 } });
+  });
+
+  it("marks an agent as silent once its process, killed, misses three catalog rewrites", async () => {
+    const alive = (await meshRows()).find((r) => r["name"] === "fast.worker");
+    expect(alive).toMatchObject({ liveness: "alive", refreshMs: 100 });
+    worker.proc.kill("SIGKILL");
+    await worker.exited();
+    const end = Date.now() + 5_000;
+    let row: Record<string, unknown> | undefined;
+    do {
+      row = (await meshRows()).find((r) => r["name"] === "fast.worker");
+      if (row?.["liveness"] !== "silent") await new Promise((r) => setTimeout(r, 50));
+    } while (row?.["liveness"] !== "silent" && Date.now() < end);
+    expect(row).toMatchObject({ liveness: "silent", instances: 1 });
+    expect(row!["lastSeenMs"]).toBeGreaterThan(300);
   });
 
   it("marks the agent as left when its process stops, and shuts down cleanly on SIGTERM", async () => {
