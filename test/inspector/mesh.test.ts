@@ -1,7 +1,10 @@
 // covey-inspect against a real mesh: nats-server on a free port, a provider in its own process,
 // the inspector command in another, checked over the inspector's JSON API with its token.
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../src/index.js";
 import { natsBackend } from "../../src/backends/nats/index.js";
@@ -11,6 +14,14 @@ import { eventually } from "../backends/nats/harness.js";
 import { requireNatsServer, startNatsServer, type NatsServer } from "../backends/nats/server.js";
 
 const hasNats = requireNatsServer();
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  if (process.env["CI"]) throw new Error(`mesh inspector browser test: ${CHROMIUM} is missing (install Debian's chromium package)`);
+  console.warn(`mesh inspector browser test skipped: ${CHROMIUM} not found (it fails in CI)`);
+}
+// Like the page tests: screenshots go to $COVEY_SCREENSHOTS or a temp dir; docs/screenshots holds copies.
+const shots = process.env["COVEY_SCREENSHOTS"] ?? join(tmpdir(), "covey-inspector-screenshots");
 
 interface Child {
   readonly proc: ChildProcess;
@@ -59,7 +70,8 @@ describe("parseCliArgs", () => {
 });
 
 describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
-  const mesh = `insp${randomBytes(4).toString("hex")}`;
+  // The server is this file's own, so the mesh name need not be unique.
+  const mesh = "crew";
   let server: NatsServer;
   let provider: Child;
   let worker: Child;
@@ -129,6 +141,30 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
     expect(body.ok).toBe(false);
     expect(body.error.message).toMatch(/600-character|exceeds/);
   });
+
+  it.skipIf(!hasChromium)("shows the mesh's agents with their liveness in the Agents view (Chromium)", async () => {
+    const userDataDir = mkdtempSync(join(tmpdir(), "covey-chromium-"));
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 560 },
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(10_000);
+      await page.goto(`${base}/?token=${token}#agents`);
+      const row = page.locator('tr[data-mesh-agent="nlp.summarizer"][data-liveness="alive"]');
+      await row.waitFor();
+      expect(await row.locator("td").nth(3).textContent()).toBe("1");
+      await page.locator('tr[data-mesh-agent="fast.worker"]').waitFor();
+      mkdirSync(shots, { recursive: true });
+      await page.screenshot({ path: join(shots, "mesh-agents.png") });
+    } finally {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it("shows another process's publications and the mesh's state namespaces", async () => {
     peer.state.createNamespace("plans");
