@@ -45,6 +45,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`${error instanceof CoveyError ? error.message : String(error)}\n${error instanceof CoveyError && error.code === "INVALID" ? `\n${USAGE}\n` : ""}`);
+  const usage = error instanceof CoveyError && error.code === "INVALID" ? `\n${USAGE}\n` : "";
+  process.stderr.write(`${error instanceof CoveyError ? error.message : `covey-inspect: ${String(error)}`}\n${usage}`);
   process.exit(2);
 });

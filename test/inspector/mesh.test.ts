@@ -191,6 +191,18 @@ describe.skipIf(!hasNats)("covey-inspect on a NATS mesh", () => {
       if (published === undefined) await new Promise((r) => setTimeout(r, 50));
     }
     expect(published).toMatchObject({ kind: "publish", from: "peer", name: "news.mesh", detail: { n: 1 } });
+    // Writes of other processes to the shared namespace are in the flow too, with their versions.
+    const entry = await peer.kv.set("goal", "ship", { by: "peer" });
+    const wrote = await (async () => {
+      const until = Date.now() + 5_000;
+      for (;;) {
+        const trace = (await fetch(`${base}/api/trace`, { headers: { "x-covey-token": token } }).then((r) => r.json())) as Record<string, unknown>[];
+        const found = trace.find((r) => r["kind"] === "state" && r["name"] === "shared/goal");
+        if (found !== undefined || Date.now() > until) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    expect(wrote).toMatchObject({ from: "peer", detail: { type: "set", version: entry.version, value: "ship" } });
   });
 
   it("marks an agent as silent once its process, killed, misses three catalog rewrites", async () => {
