@@ -6,9 +6,9 @@ import { systemClock, type Clock } from "../runtime/clock.js";
 import { createRuntime, type Runtime } from "../runtime/runtime.js";
 import type { Scheduler } from "../runtime/scheduler.js";
 import { emptyTrace, stateTracer, TraceBuffer, type Trace } from "../runtime/trace.js";
-import { prefixLength } from "../state/key-space.js";
 import type { Tracer } from "../runtime/trace.js";
 import type { InspectOptions, Inspector } from "../inspector/types.js";
+import { prefixLength } from "../state/key-space.js";
 import { checkName, checkTimeout } from "../runtime/wait.js";
 import { InMemoryStateStore, NamespacedState } from "../state/index.js";
 import type { StateStore } from "../state/types.js";
@@ -97,7 +97,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   readonly state: NamespacedState;
   readonly communication: CommunicationHub;
   readonly sync: SynchronizationManager;
-  readonly events: ReactiveCoordinator;
+  /** The event bus and its coordinator; `emit` / `subscribe` are checked against `E` plus the built-in event types. */
+  readonly events: ReactiveCoordinator<E>;
+  // The same coordinator, untyped: the system's own emits use built-in types whatever E says.
+  readonly #coordinator: ReactiveCoordinator;
   /** The "shared" namespace: `state.namespace("shared")`; also `events.state`. */
   readonly kv: StateStore;
   readonly #runtime: Runtime;
@@ -112,8 +115,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
-  readonly #inspectors = new Set<Inspector>();
   readonly #backend: Backend | undefined;
+  readonly #inspectors = new Set<Inspector>();
 
   constructor(opts: SystemOptions = {}) {
     const trace = opts.trace;
@@ -137,7 +140,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       runtime,
       localCatalog: () => this.#localCatalog(),
       onError: (error, message) =>
-        void this.events.eventBus
+        void this.#coordinator.eventBus
           .emit({ type: EventType.ERROR_OCCURRED, source: message.sender, payload: { error: errorMessage(error), topic: message.topic ?? null, messageId: message.id } })
           .catch(() => undefined),
     });
@@ -151,7 +154,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     this.state.createNamespace("agents");
     this.kv = this.state.namespace("shared");
     const bus = new EventBus(historyLimit !== undefined ? { runtime, historyLimit } : { runtime });
-    this.events = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
+    this.#coordinator = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
+    this.events = this.#coordinator as unknown as ReactiveCoordinator<E>;
     this.communication = new CommunicationHub({
       runtime,
       requestTransport: parts?.requestTransport,
@@ -176,7 +180,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
       kv: this.kv,
       communication: this.communication,
       sync: this.sync,
-      events: this.events,
+      events: this.#coordinator,
       clock: runtime.clock,
       activity: this.#activity,
       random: runtime.random,
@@ -332,6 +336,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     const local = this.#localCatalog();
     return this.#backend === undefined ? local : this.#backend.catalog(local);
   }
+
+  #localCatalog(): CatalogEntry[] {
+    return [...this.#groups.values()].map((g) => g.catalogEntry());
+  }
   /**
    * Starts the inspector, a local web page of this running system: agents, catalog (with a
    * form to call them when `allowCalls`), the live message flow, state with each key's
@@ -351,7 +359,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   async inspect(opts: InspectOptions = {}): Promise<Inspector> {
     this.#checkOpen();
     const { startInspector } = await import("../inspector/server.js");
-    const inspector = await startInspector(this, opts, this.#recording());
+    const inspector = await startInspector(this as unknown as MultiAgentSystem, opts, this.#recording());
     const handle: Inspector = {
       url: inspector.url,
       close: () => {
@@ -363,10 +371,6 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     return handle;
   }
 
-
-  #localCatalog(): CatalogEntry[] {
-    return [...this.#groups.values()].map((g) => g.catalogEntry());
-  }
 
   /**
    * Resolves when no call, task or handler is in flight, including a handler whose caller
@@ -428,7 +432,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     this.communication.close();
     for (const id of [...this.#agents.keys()]) await this.removeAgent(id);
     this.sync.close();
-    this.events.close();
+    this.#coordinator.close();
     this.#runtime.timers.clear();
     this.#wakeIdle();
     await this.#backend?.close();

@@ -1,3 +1,4 @@
+import type { EventMapShape } from "../events/index.js";
 import type { MultiAgentSystem } from "../agents/system.js";
 import type { StateStore } from "../state/types.js";
 import { needMinutes, needName } from "./checks.js";
@@ -107,6 +108,7 @@ export class Board {
  * await planner.assignRole(t.id, "worker", "implementer", "Follow existing patterns.");
  * ```
  */
-export function createBoard(system: MultiAgentSystem, opts: BoardOptions = {}): Board {
-  return new Board(system, opts);
+export function createBoard<E extends EventMapShape<E>>(system: MultiAgentSystem<E>, opts: BoardOptions = {}): Board {
+  // The board emits its own event types, whatever the system's event map declares.
+  return new Board(system as unknown as MultiAgentSystem, opts);
 }

@@ -1,4 +1,5 @@
 import type { MultiAgentSystem } from "../agents/system.js";
+import type { EventMapShape } from "../events/index.js";
 import type { InspectOptions, Inspector } from "./types.js";
 
 export type { InspectOptions, Inspector } from "./types.js";
@@ -14,6 +15,6 @@ export type { InspectOptions, Inspector } from "./types.js";
  * const { url, close } = await inspect(system, { allowCalls: true });
  * ```
  */
-export function inspect(system: MultiAgentSystem, opts?: InspectOptions): Promise<Inspector> {
+export function inspect<E extends EventMapShape<E>>(system: MultiAgentSystem<E>, opts?: InspectOptions): Promise<Inspector> {
   return system.inspect(opts);
 }

@@ -83,7 +83,9 @@ export function createProbe<E extends EventMapShape<E>>(system: MultiAgentSystem
       unanswered.push({ message: m, resolve, reject });
     });
   });
-  const unsubscribe = system.events.eventBus.subscribe("*", (e) => {
+  // Untyped: a probe records every event, whatever the system's event map says.
+  const bus = (system as unknown as MultiAgentSystem).events.eventBus;
+  const unsubscribe = bus.subscribe("*", (e) => {
     events.push(e);
   });
 
