@@ -292,7 +292,9 @@ export class Lock {
   }
 
   async #acquireForScope(agentId: string, opts: WithLockOptions | undefined): Promise<{ lock: Lock; token: number }> {
-    const { lock, pending } = this.#start(agentId, opts, true);
+    const pending = this.#acquire(agentId, opts, true);
+    // Right after the call, the lock acted on is the live one for the id (held or waited for).
+    const lock = this.#view();
     const got = await pending;
     if (got === false) {
       throw new TimeoutError(`acquiring lock ${JSON.stringify(this.#lockId)} for ${JSON.stringify(agentId)}`, opts?.timeout ?? 0);
@@ -300,12 +302,8 @@ export class Lock {
     return { lock, token: got as number };
   }
 
-  #acquire(agentId: string, opts: LockAcquireOptions | undefined, wantsToken: boolean): Promise<boolean | number> {
-    return this.#start(agentId, opts, wantsToken).pending;
-  }
-
   // Checks the arguments, then takes the lock or queues on the live lock for this id.
-  #start(agentId: string, opts: LockAcquireOptions | undefined, wantsToken: boolean): { lock: Lock; pending: Promise<boolean | number> } {
+  #acquire(agentId: string, opts: LockAcquireOptions | undefined, wantsToken: boolean): Promise<boolean | number> {
     if (this.#closed) throw new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
     checkName(agentId, "agentId");
     let ttl: number | undefined;
@@ -315,20 +313,23 @@ export class Lock {
       timeout = checkTimeout(opts.timeout, "Lock.acquire");
       ttl = checkTtl(opts.ttl, "Lock.acquire");
       signal = opts.signal;
-      if (signal?.aborted) return { lock: this, pending: Promise.reject(signal.reason as Error) };
+      if (signal?.aborted) return Promise.reject(signal.reason as Error);
     }
-    const lock = this.#live();
-    if (lock.#closed) throw new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
-    const holder = lock.#holder;
+    return this.#live().#enter(agentId, ttl, timeout, signal, wantsToken);
+  }
+
+  #enter(agentId: string, ttl: number | undefined, timeout: number | undefined, signal: AbortSignal | undefined, wantsToken: boolean): Promise<boolean | number> {
+    if (this.#closed) throw new ClosedError(`lock ${JSON.stringify(this.#lockId)}`);
+    const holder = this.#holder;
     // The queue is empty whenever the lock is free: a release hands over in the same step.
     if (holder === undefined || holder === agentId) {
-      lock.#take(agentId, ttl);
-      return { lock, pending: wantsToken ? Promise.resolve(lock.#token) : RESOLVED_TRUE };
+      this.#take(agentId, ttl);
+      return wantsToken ? Promise.resolve(this.#token) : RESOLVED_TRUE;
     }
-    if (timeout === 0) return { lock, pending: RESOLVED_FALSE };
-    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken, lock.#runtime.clock.now());
-    lock.#queue.push(w);
-    return { lock, pending: w.arm(lock.#runtime.timers, timeout, signal, () => lock.#timeOut(w), (reason) => lock.#abort(w, reason)) };
+    if (timeout === 0) return RESOLVED_FALSE;
+    const w = new Waiter<boolean | number>(agentId, ttl, wantsToken, this.#runtime.clock.now());
+    this.#queue.push(w);
+    return w.arm(this.#runtime.timers, timeout, signal, () => this.#timeOut(w), (reason) => this.#abort(w, reason));
   }
 
   // Decided in one synchronous step: the waiter leaves the queue as it is failed, so a release
