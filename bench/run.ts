@@ -82,10 +82,17 @@ async function main(): Promise<void> {
   console.log(`\n${checks.filter((c) => c.met).length} of ${checks.length} targets met, ${failed.length} figures failed, ${seconds.toFixed(1)} s`);
   const target = args.out ?? (!args.quick && args.only === undefined ? "BENCHMARKS.md" : undefined);
   if (target !== undefined) {
-    writeFileSync(target, report);
+    // The standalone benchmarks (bench/sqlite.ts, bench/nats.ts) write their sections below a
+    // marker by hand; a full run rewrites only what is above it.
+    const previous = existsSync(target) ? readFileSync(target, "utf8") : "";
+    const kept = previous.indexOf(STANDALONE_MARKER);
+    writeFileSync(target, kept < 0 ? report : `${report}\n${previous.slice(kept)}`);
     console.log(`wrote ${target}`);
   }
   if (failed.length > 0) process.exitCode = 1;
 }
+
+/** Where the sections of the standalone benchmarks start in BENCHMARKS.md. */
+const STANDALONE_MARKER = "<!-- standalone benchmarks: kept by npm run bench -->";
 
 await main();
