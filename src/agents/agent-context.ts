@@ -130,6 +130,11 @@ export class SystemAgentContext implements AgentContext {
     this.#listeners?.delete(listener);
   }
 
+  /** Running requests whose signal waits for this agent to stop. @internal */
+  get watching(): number {
+    return this.#listeners?.size ?? 0;
+  }
+
   /**
    * Aborts `signal` (and every running request's) with the reason `reason()` makes, now or
    * when the signal is first read: stopping thousands of agents that never looked at their

@@ -37,7 +37,12 @@ export function runScoped(
   what: string,
   run: (scope: RequestScope) => Promise<unknown>,
 ): Promise<unknown> {
-  if (timeout === undefined && signal === undefined) return run(new TaskScope(Infinity));
+  if (timeout === undefined && signal === undefined) {
+    // Nothing can cancel it, but the scope must still end: a handler that read its signal is
+    // registered with its agent until then (a task that never ended its scope leaked it).
+    const scope = new TaskScope(Infinity);
+    return run(scope).finally(() => scope.end(false, undefined));
+  }
   const scope = new TaskScope(timeout === undefined ? Infinity : timers.clock.now() + timeout);
   return new Promise((resolve, reject) => {
     const finish = (cancelled: boolean, outcome: unknown, ok: boolean): void => {

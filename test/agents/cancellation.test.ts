@@ -410,3 +410,19 @@ describe("CoordinatedAgent#requestPeer cancellation", () => {
     await system.shutdown();
   });
 });
+
+describe("MultiAgentSystem#submitTask (scope)", () => {
+  it("leaves no running-request registration behind once a task ends, with or without a timeout", async () => {
+    const system = createSystem();
+    const agent = await system.addAgent("worker", ["compute"], {
+      // Reading ctx.signal registers the running task with its agent until the task's scope ends.
+      work: (_task, ctx) => (ctx.signal.aborted ? "aborted" : "done"),
+    });
+    const context = agent.context as unknown as { watching: number };
+    for (let i = 0; i < 50; i++) await system.submitTask({ type: "compute" });
+    expect(context.watching).toBe(0);
+    for (let i = 0; i < 50; i++) await system.submitTask({ type: "compute" }, { timeout: 1_000 });
+    expect(context.watching).toBe(0);
+    await system.shutdown();
+  });
+});
