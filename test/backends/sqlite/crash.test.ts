@@ -1,41 +1,66 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqliteStore } from "../../../src/backends/sqlite/index.js";
 import { isWhole, KEYS_PER_WRITER, opFor, type CrashValue } from "./fixtures/crash-ops.js";
 
 // The crash test SIGKILLs a writer process over and over, so process start-up is most of its
 // cost. A child started with `--import tsx` compiles on the fly (about 0.8 s of CPU here); the
-// same fixture bundled once from src by esbuild (tsx's own compiler) starts in about a tenth of
-// that, so most kills use the bundle and the first one of each lane uses tsx directly, proving
-// the two run the same code.
+// same fixture compiled once from src to plain JavaScript starts in a fraction of that, so most
+// kills use the compiled copy and the first one of each lane uses tsx directly, proving the two
+// run the same code.
 const FIXTURE = resolve(import.meta.dirname, "fixtures/crash-writer.ts");
+const ROOT = resolve(import.meta.dirname, "../../..");
 const WRITERS = 4;
 const LANES = 2;
-const KILLS_PER_LANE = Math.ceil(Number(process.env["COVEY_CRASH_KILLS"] ?? 110) / LANES);
+
+/** Kills per run: COVEY_CRASH_KILLS (default 110, so a plain `npm test` makes at least 100). */
+function killCount(): number {
+  const raw = process.env["COVEY_CRASH_KILLS"];
+  const n = raw === undefined || raw === "" ? 110 : Number(raw);
+  if (!Number.isInteger(n) || n < LANES) throw new Error(`COVEY_CRASH_KILLS must be an integer >= ${LANES}, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const KILLS_PER_LANE = Math.ceil(killCount() / LANES);
 const SEED = Number(process.env["COVEY_CRASH_SEED"] ?? 20261202);
 
 let dir = "";
-let bundle = "";
+let compiled = "";
+
+/**
+ * Compiles the writer and every module it reaches through relative imports to plain JavaScript
+ * under `out`, in the same layout (so the `.js` specifiers of the sources resolve), with
+ * TypeScript's own transpiler (a declared dev dependency; no bundler needed). Packages resolve
+ * through a link to node_modules, as they do from the sources. Returns the compiled writer.
+ */
+async function compileFixture(out: string): Promise<string> {
+  const ts = (await import("typescript")).default;
+  const options = { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true };
+  const todo = [FIXTURE];
+  const done = new Set<string>();
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const source = readFileSync(file, "utf8");
+    const dest = join(out, relative(ROOT, file)).replace(/\.ts$/, ".js");
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, ts.transpileModule(source, { fileName: file, compilerOptions: options }).outputText);
+    for (const { fileName } of ts.preProcessFile(source, true, true).importedFiles) {
+      if (fileName.startsWith(".")) todo.push(resolve(dirname(file), fileName.replace(/\.js$/, ".ts")));
+    }
+  }
+  writeFileSync(join(out, "package.json"), '{ "type": "module" }\n');
+  symlinkSync(join(ROOT, "node_modules"), join(out, "node_modules"), "dir");
+  return join(out, relative(ROOT, FIXTURE)).replace(/\.ts$/, ".js");
+}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "covey-crash-"));
-  bundle = join(dir, "crash-writer.mjs");
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [FIXTURE],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    outfile: bundle,
-    external: ["better-sqlite3"],
-    logLevel: "silent",
-  });
-  // The bundle finds better-sqlite3 (an external) through this link, as the sources would.
-  symlinkSync(resolve("node_modules"), join(dir, "node_modules"), "dir");
+  compiled = await compileFixture(join(dir, "compiled"));
 });
 
 afterAll(() => {
@@ -70,7 +95,7 @@ type KillPoint = "ready" | "acks" | "start";
 
 /** Runs the child until it is killed at `when` (see {@link KillPoint}). */
 async function runChild(path: string, starts: number[], useTsx: boolean, n: number, when: KillPoint): Promise<{ acks: Ack[]; ready: boolean }> {
-  const args = useTsx ? ["--import", "tsx", FIXTURE, path, ...starts.map(String)] : [bundle, path, ...starts.map(String)];
+  const args = useTsx ? ["--import", "tsx", FIXTURE, path, ...starts.map(String)] : [compiled, path, ...starts.map(String)];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
