@@ -481,7 +481,9 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
             try {
               m = { ...m, payload: parseWith(remoteInput, m.payload, "input", group.name) };
             } catch (error) {
-              throw passThrough(error as object);
+              // parseWith throws ValidationError only; anything else is a failure of the check itself.
+              if (error instanceof ValidationError) throw passThrough(error);
+              throw error;
             }
           }
           const target = group.pick();
