@@ -94,9 +94,12 @@ interface Ack {
 type KillPoint = "ready" | "acks" | "start";
 
 /** Runs the child until it is killed at `when` (see {@link KillPoint}). */
-async function runChild(path: string, starts: number[], useTsx: boolean, n: number, when: KillPoint): Promise<{ acks: Ack[]; ready: boolean }> {
+async function runChild(lane: number, path: string, starts: number[], useTsx: boolean, n: number, when: KillPoint): Promise<{ acks: Ack[]; ready: boolean }> {
   const args = useTsx ? ["--import", "tsx", FIXTURE, path, ...starts.map(String)] : [compiled, path, ...starts.map(String)];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  // Odd lanes checkpoint the log every 4 pages (about every commit), so kills there also land
+  // in checkpoints and log restarts, which a 1,000-page log rarely reaches in one short life.
+  const env = lane % 2 === 1 ? { ...process.env, COVEY_CRASH_WAL_CHECKPOINT: "4" } : process.env;
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   let err = "";
   let ready = false;
@@ -157,7 +160,7 @@ async function runLane(lane: number): Promise<LaneStats> {
   for (let run = 0; run < KILLS_PER_LANE; run++) {
     const when: KillPoint = run % 10 === 7 ? "start" : run % 2 === 0 ? "acks" : "ready";
     const n = Math.floor(rand() * (when === "start" ? 250 : when === "acks" ? 16 : 40));
-    const { acks, ready } = await runChild(path, [...next], run === 0, n, when);
+    const { acks, ready } = await runChild(lane, path, [...next], run === 0, n, when);
     stats.kills++;
     if (!ready) stats.killedBeforeReady++;
     stats.acked += acks.length;
