@@ -1,4 +1,5 @@
 import { ValidationError, VersionConflictError } from "../errors.js";
+import { checkWatch, matchesFilter } from "./watch-options.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { checkName } from "../runtime/wait.js";
 import { ChangeFeed, type ListenerErrorHandler } from "./change-feed.js";
@@ -31,31 +32,6 @@ function checkPrefix(prefix: string | undefined): void {
   }
 }
 
-/** Checks watch options; returns them normalised. */
-function checkWatch(opts: WatchOptions | undefined): { includeCurrent: boolean; fromVersion: number | undefined; onReady: (() => void) | undefined } {
-  if (opts === undefined) return { includeCurrent: false, fromVersion: undefined, onReady: undefined };
-  const { includeCurrent, fromVersion, onReady } = opts;
-  if (includeCurrent !== undefined && typeof includeCurrent !== "boolean") {
-    throw new ValidationError(`includeCurrent must be a boolean, got ${describeValue(includeCurrent)}`, [
-      { path: ["includeCurrent"], message: "must be a boolean" },
-    ]);
-  }
-  if (fromVersion !== undefined) checkCount(fromVersion, "fromVersion", 0);
-  if (includeCurrent === true && fromVersion !== undefined) {
-    throw new ValidationError("watch takes includeCurrent or fromVersion, not both", [
-      { path: ["fromVersion"], message: "exclusive with includeCurrent" },
-    ]);
-  }
-  if (onReady !== undefined && typeof onReady !== "function") {
-    throw new ValidationError("onReady must be a function", [{ path: ["onReady"], message: "must be a function" }]);
-  }
-  return { includeCurrent: includeCurrent === true, fromVersion, onReady };
-}
-
-/** Whether full store key `key` matches watch filter `filter`. */
-function matches(filter: string, key: string): boolean {
-  return filter.endsWith("*") ? key.startsWith(filter.slice(0, -1)) : key === filter;
-}
 
 /**
  * The synchronous heart of {@link InMemoryStateStore}: every operation reads, checks and
@@ -257,7 +233,7 @@ export class StoreCore {
         if (entry !== undefined) initial.push(makeChange(filter, entry, undefined));
       }
     } else if (fromVersion !== undefined) {
-      initial = this.#history.since(fromVersion, (k) => matches(filter, k));
+      initial = this.#history.since(fromVersion, (k) => matchesFilter(filter, k));
     }
     return this.#feed.watch(filter, listener, initial, onReady);
   }

@@ -1,4 +1,5 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
+import { checkWatch, matchesFilter } from "../../state/watch-options.js";
 import { DeliverPolicy, jetstream, StorageType, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { Draft } from "immer";
@@ -304,12 +305,12 @@ export class NatsStateStore implements StateStore {
     const start = (missed?: readonly StateChange[]): (() => void) => {
       let initial: StateChange[] | undefined;
       if (missed !== undefined && !includeCurrent && fromVersion === undefined) {
-        initial = missed.filter((c) => matches(filter, c.key));
+        initial = missed.filter((c) => matchesFilter(filter, c.key));
       } else if (includeCurrent) {
         initial = [];
-        for (const k of [...this.#live.keys()].sort()) if (matches(filter, k)) initial.push(makeChange(k, this.#live.get(k), undefined));
+        for (const k of [...this.#live.keys()].sort()) if (matchesFilter(filter, k)) initial.push(makeChange(k, this.#live.get(k), undefined));
       } else if (fromVersion !== undefined) {
-        initial = this.#ring.since(fromVersion, (k) => matches(filter, k));
+        initial = this.#ring.since(fromVersion, (k) => matchesFilter(filter, k));
       }
       return this.#feed.watch(filter, listener as (change: StateChange) => void, initial, onReady);
     };
@@ -499,23 +500,6 @@ export class NatsStateStore implements StateStore {
   #subject(key: string): string {
     return this.#prefix + encodeKey(key);
   }
-}
-
-function matches(filter: string, key: string): boolean {
-  return filter.endsWith("*") ? key.startsWith(filter.slice(0, -1)) : key === filter;
-}
-
-function checkWatch(opts: WatchOptions | undefined): { includeCurrent: boolean; fromVersion: number | undefined; onReady: (() => void) | undefined } {
-  if (opts === undefined) return { includeCurrent: false, fromVersion: undefined, onReady: undefined };
-  const { includeCurrent, fromVersion, onReady } = opts;
-  const bad = (path: string, message: string): never => {
-    throw new ValidationError(`watch ${path} ${message}`, [{ path: [path], message }]);
-  };
-  if (includeCurrent !== undefined && typeof includeCurrent !== "boolean") bad("includeCurrent", `must be a boolean, got ${describeValue(includeCurrent)}`);
-  if (fromVersion !== undefined) checkCount(fromVersion, "fromVersion", 0);
-  if (onReady !== undefined && typeof onReady !== "function") bad("onReady", "must be a function");
-  if (includeCurrent === true && fromVersion !== undefined) bad("options", "includeCurrent and fromVersion are exclusive");
-  return { includeCurrent: includeCurrent === true, fromVersion, onReady };
 }
 
 /**
