@@ -165,6 +165,17 @@ class SqliteStateStore implements SqliteStore {
   }
 
   /**
+   * The conflict of a write whose `expectedVersion` is not the key's version (0: absent), or
+   * undefined. Synchronous, so a write that passes commits in the same turn it was called.
+   */
+  #conflict(key: string, expected: unknown, prev: { version: number } | undefined): VersionConflictError | undefined {
+    if (expected === undefined) return undefined;
+    checkExpectedVersion(expected);
+    const actual = prev === undefined ? 0 : prev.version;
+    return actual === expected ? undefined : new VersionConflictError(key, expected, actual);
+  }
+
+  /**
    * Writes `value` under `key`; with `expectedVersion`, only if the key's version is that
    * (0: absent), else VersionConflictError. Resolves once the write is durable.
    */
@@ -175,15 +186,11 @@ class SqliteStateStore implements SqliteStore {
     const stored = toStoredValue(value, this.#maxValueBytes, key);
     // Read after the walk: a getter on the caller's value may itself have written this key.
     const prev = this.#entries.get(key);
-    const expected = opts?.expectedVersion;
-    if (expected !== undefined) {
-      checkExpectedVersion(expected);
-      const actual = prev === undefined ? 0 : prev.version;
-      if (actual !== expected) {
-        const conflict = new VersionConflictError(key, expected, actual);
-        await this.#settled(key);
-        throw conflict;
-      }
+    const conflict = this.#conflict(key, opts?.expectedVersion, prev);
+    if (conflict !== undefined) {
+      // Refused only once what the caller saw is durable: the version named cannot be taken back.
+      await this.#settled(key);
+      throw conflict;
     }
     const entry = this.#commit(key, stored, by, prev);
     await this.#pending.get(key)?.done;
@@ -196,15 +203,11 @@ class SqliteStateStore implements SqliteStore {
     checkName(key, "key");
     checkBy(opts?.by);
     const prev = this.#entries.get(key);
-    const expected = opts?.expectedVersion;
-    if (expected !== undefined) {
-      checkExpectedVersion(expected);
-      const actual = prev === undefined ? 0 : prev.version;
-      if (actual !== expected) {
-        const conflict = new VersionConflictError(key, expected, actual);
-        await this.#settled(key);
-        throw conflict;
-      }
+    const conflict = this.#conflict(key, opts?.expectedVersion, prev);
+    if (conflict !== undefined) {
+      // Refused only once what the caller saw is durable: the version named cannot be taken back.
+      await this.#settled(key);
+      throw conflict;
     }
     if (prev === undefined) {
       await this.#settled(key);
