@@ -11,6 +11,21 @@ import { eventually, withNatsServer } from "./harness.js";
 
 const root = fileURLToPath(new URL("../../..", import.meta.url));
 
+/**
+ * Runs a read, again while it fails because the server is not answering yet (a restarting
+ * JetStream times requests out): what it returns is asserted by the caller, unchanged.
+ */
+async function readWhileUp<T>(read: () => Promise<T>, deadline = Date.now() + 30_000): Promise<T> {
+  for (;;) {
+    try {
+      return await read();
+    } catch (err) {
+      if (Date.now() > deadline || (err as { name?: string }).name !== "TimeoutError") throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** Starts test/backends/nats/fixtures/worker.ts; resolves once it printed "ready". */
 function startWorker(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; out: () => string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "test/backends/nats/fixtures/worker.ts"], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -94,7 +109,8 @@ withNatsServer("NATS backend faults", (fixture) => {
               await writer.set(`k:${i}`, i, { expectedVersion: 0 });
               break;
             } catch (err) {
-              if (err instanceof VersionConflictError && (await writer.get(`k:${i}`))?.value === i) break;
+              // The check of a conflict is a read, and a read can itself meet the server down.
+              if (err instanceof VersionConflictError && (await readWhileUp(() => writer.get(`k:${i}`)))?.value === i) break;
               await new Promise((resolve) => setTimeout(resolve, 100));
             }
           }
@@ -102,7 +118,7 @@ withNatsServer("NATS backend faults", (fixture) => {
         }
         expect(restarting).toBeDefined();
         await restarting;
-        for (let i = 0; i < N; i++) expect((await writer.get(`k:${i}`))?.value).toBe(i);
+        for (let i = 0; i < N; i++) expect((await readWhileUp(() => writer.get(`k:${i}`)))?.value).toBe(i);
         const log = await eventually(() => [...seen], (s) => s.length >= N, 30_000);
         expect(log).toEqual(acknowledged);
         expect(await watcher.keys("k:")).toHaveLength(N);
