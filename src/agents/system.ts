@@ -153,13 +153,18 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     this.state.createNamespace("shared");
     this.state.createNamespace("agents");
     this.kv = this.state.namespace("shared");
-    const bus = new EventBus(historyLimit !== undefined ? { runtime, historyLimit } : { runtime });
+    const bus = new EventBus({
+      runtime,
+      ...(historyLimit === undefined ? {} : { historyLimit }),
+      ...(parts?.eventTransport === undefined ? {} : { transport: parts.eventTransport }),
+    });
     this.#coordinator = new ReactiveCoordinator({ eventBus: bus, state: this.kv, trackActiveAgents: opts.trackActiveAgents ?? true });
     this.events = this.#coordinator as unknown as ReactiveCoordinator<E>;
     this.communication = new CommunicationHub({
       runtime,
       requestTransport: parts?.requestTransport,
       publishTransport: parts?.publishTransport,
+      streaming: parts?.streaming,
       onError: (error, message) => {
         void bus
           .emit({
@@ -174,7 +179,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
           .catch(() => undefined);
       },
     });
-    this.sync = new SynchronizationManager({ runtime });
+    this.sync = parts?.sync ?? new SynchronizationManager({ runtime });
     this.#host = {
       state: this.state,
       kv: this.kv,

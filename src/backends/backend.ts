@@ -1,8 +1,11 @@
 import type { CatalogEntry } from "../agents/agent-group.js";
 import type { Message } from "../channels/message.js";
+import type { StreamingChannel } from "../channels/streaming.js";
 import type { PublishTransport, RequestTransport } from "../channels/transport.js";
+import type { EventTransport } from "../events/event-transport.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { StateStore } from "../state/types.js";
+import type { SynchronizationManager } from "../sync/synchronization-manager.js";
 
 /**
  * What a system hands its backend when it is built: its runtime, where its own catalog entries
@@ -26,6 +29,12 @@ export interface BackendParts {
   readonly store?: StateStore;
   readonly requestTransport?: RequestTransport;
   readonly publishTransport?: PublishTransport;
+  /** Locks, semaphores and barriers shared through the backend (built on the host's runtime). */
+  readonly sync?: SynchronizationManager;
+  /** Streams shared through the backend (built on the host's runtime). */
+  readonly streaming?: StreamingChannel;
+  /** Where the event bus sends its events and keeps their shared history. */
+  readonly eventTransport?: EventTransport;
 }
 
 /**

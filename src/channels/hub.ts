@@ -13,6 +13,8 @@ export interface CommunicationHubOptions extends RuntimeOptions {
   requestTransport?: RequestTransport | undefined;
   /** @internal where publications travel (a backend's); in-process when absent. */
   publishTransport?: PublishTransport | undefined;
+  /** @internal the streaming channel to use (a backend's); a new in-process one when absent. */
+  streaming?: StreamingChannel | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export class CommunicationHub {
       ...(opts?.onError === undefined ? {} : { onError: opts.onError }),
       ...(publishTransport === undefined ? {} : { transport: publishTransport }),
     });
-    this.streaming = new StreamingChannel({ runtime });
+    this.streaming = opts?.streaming ?? new StreamingChannel({ runtime });
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { EventTransport } from "./event-transport.js";
 import type { RuntimeOptions } from "../runtime/runtime.js";
 
 /**
@@ -133,6 +134,8 @@ export interface EventBusOptions extends RuntimeOptions {
    * (in addition to the `error_occurred` event the bus emits).
    */
   onError?: (error: unknown, event: CoveyEvent) => void;
+  /** @internal where events travel across processes (a backend's); in-process when absent. */
+  transport?: EventTransport | undefined;
 }
 
 /** Filters of {@link EventBus.getHistory}. */
