@@ -21,6 +21,8 @@ export type CoveyErrorCode =
   | "NO_CAPABLE_AGENT"
   | "CLOSED"
   | "DEADLOCK"
+  | "BACKEND_FAILED"
+  | "MESSAGES_DROPPED"
   // The task board's (covey/board):
   | "NOT_FOUND"
   | "CLAIM_REFUSED"
@@ -141,6 +143,44 @@ export class ClosedError extends CoveyError {
   constructor(resource: string) {
     super("CLOSED", `${resource} is closed`);
     this.resource = resource;
+  }
+}
+
+/**
+ * The backend (a NATS server, ...) could not carry out an operation: the connection is down or
+ * not ready, or the server refused the request (a JetStream API error other than a version
+ * conflict). `cause` is the engine's own error; nothing above the backend sees its classes.
+ */
+export class BackendError extends CoveyError {
+  /** Which backend failed, e.g. `"nats"`. */
+  readonly backend: string;
+  /** What was being done, e.g. `kv get "plan"`. */
+  readonly operation: string;
+  /** True when trying again later may succeed (disconnected, server restarting). */
+  readonly transient: boolean;
+
+  constructor(backend: string, operation: string, reason: string, opts: { transient: boolean; cause?: unknown }) {
+    super("BACKEND_FAILED", `${backend}: ${operation} failed: ${reason}`, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.backend = backend;
+    this.operation = operation;
+    this.transient = opts.transient;
+  }
+}
+
+/**
+ * Messages meant for this process were lost on the way (a slow consumer cut off by the
+ * server, a disconnect): reported to the system's error hook, never thrown at a caller.
+ */
+export class MessagesDroppedError extends CoveyError {
+  /** How many messages were lost. */
+  readonly count: number;
+  /** Who sent them (a process id on the mesh). */
+  readonly source: string;
+
+  constructor(count: number, source: string, detail: string) {
+    super("MESSAGES_DROPPED", `${count} message${count === 1 ? "" : "s"} from ${source} did not arrive: ${detail}`);
+    this.count = count;
+    this.source = source;
   }
 }
 

@@ -9,6 +9,8 @@ export {
   NoCapableAgentError,
   ClosedError,
   DeadlockError,
+  BackendError,
+  MessagesDroppedError,
 } from "./errors.js";
 export type { CoveyErrorCode, ValidationIssue } from "./errors.js";
 
