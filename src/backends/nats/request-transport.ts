@@ -4,6 +4,8 @@ import type { ReplySink, RequestScope, RequestTransport } from "../../channels/t
 import { ClosedError, CoveyError, TimeoutError } from "../../errors.js";
 import { passThrough } from "../../runtime/pass-through.js";
 import type { Runtime } from "../../runtime/runtime.js";
+import { fromNats } from "./nats-errors.js";
+import { encodePayload } from "./payload.js";
 import { decodeError, decodeJson, encodeError, encodeJson, Header, QUEUE, type Subjects, type WireError } from "./wire.js";
 
 /** Options of the NATS request transport. */
@@ -92,21 +94,15 @@ export class NatsRequestTransport implements RequestTransport {
     this.#runtime = runtime;
     this.#heartbeat = opts.heartbeatMs ?? 500;
     this.#replyPrefix = subjects.replies(processId);
-    this.#replySub = nc.subscribe(`${this.#replyPrefix}.>`, { callback: (err, m) => {
-        if (err === null) this.#onReply(m);
-      } });
-    this.#cancelSub = nc.subscribe(subjects.cancel, { callback: (err, m) => {
-        if (err === null) this.#onCancel(m);
-      } });
+    this.#replySub = subscribe(nc, `${this.#replyPrefix}.>`, "listen for replies", (m) => this.#onReply(m));
+    this.#cancelSub = subscribe(nc, subjects.cancel, "listen for cancellations", (m) => this.#onCancel(m));
   }
 
   addResponder(recipient: string, handler: RequestHandler): () => void {
     let group = this.#groups.get(recipient);
     if (group === undefined) {
       const g = new Group();
-      g.sub = this.#nc.subscribe(this.#subjects.agent(recipient), { queue: QUEUE, callback: (err, m) => {
-        if (err === null) this.#onRequest(recipient, g, m);
-      } });
+      g.sub = subscribe(this.#nc, this.#subjects.agent(recipient), `serve ${JSON.stringify(recipient)}`, (m) => this.#onRequest(recipient, g, m), QUEUE);
       this.#groups.set(recipient, g);
       group = g;
     }
@@ -146,9 +142,10 @@ export class NatsRequestTransport implements RequestTransport {
     if (Number.isFinite(remaining)) h.set(Header.timeout, String(Math.max(0, Math.round(remaining))));
     let body: Uint8Array;
     try {
-      body = encodeJson(request.payload);
+      body = encodePayload(request.payload, `request payload to ${JSON.stringify(recipient)}`);
     } catch (error) {
-      sink.fail(error);
+      // The caller's own mistake, as in a test system: its ValidationError, not a HandlerError.
+      sink.fail(passThrough(error as Error));
       return;
     }
     const out: Outgoing = { sink, recipient, reply, last: Date.now() };
@@ -160,8 +157,10 @@ export class NatsRequestTransport implements RequestTransport {
     try {
       this.#nc.publish(this.#subjects.agent(recipient), body, { reply, headers: h });
     } catch (error) {
-      // The connection is closed (or the subject is refused): nothing was sent.
-      sink.fail(passThrough(new ClosedError(`NATS connection (${error instanceof Error ? error.message : "publish failed"})`)));
+      // The connection is closed or draining: nothing was sent. A disconnected client buffers
+      // instead, and the heartbeats or the deadline end the request.
+      const mapped = fromNats(error, { operation: `request to ${JSON.stringify(recipient)}` });
+      sink.fail(passThrough(mapped instanceof CoveyError ? mapped : new ClosedError(`NATS connection (${String(error)})`)));
       return;
     }
     this.#watch();
@@ -251,7 +250,7 @@ export class NatsRequestTransport implements RequestTransport {
       (value) => {
         let body: Uint8Array;
         try {
-          body = encodeJson(value);
+          body = encodePayload(value, `reply from ${JSON.stringify(recipient)}`);
         } catch (error) {
           fail(error);
           return;
@@ -334,5 +333,19 @@ export class NatsRequestTransport implements RequestTransport {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+  }
+}
+
+/** Subscribes `fn` to `subject`; a closed or draining connection throws covey's ClosedError. */
+function subscribe(nc: NatsConnection, subject: string, what: string, fn: (m: Msg) => void, queue?: string): Subscription {
+  try {
+    return nc.subscribe(subject, {
+      ...(queue === undefined ? {} : { queue }),
+      callback: (err, m) => {
+        if (err === null) fn(m);
+      },
+    });
+  } catch (error) {
+    throw fromNats(error, { operation: what });
   }
 }
