@@ -9,6 +9,7 @@ import { resolveRuntime, type Runtime } from "../runtime/runtime.js";
 import { checkName } from "../runtime/wait.js";
 import { EmitRun, type FailureHook, type Subscription } from "./dispatch.js";
 import { EventHistory, checkCount } from "./event-history.js";
+import type { EventTransport } from "./event-transport.js";
 import { EventType } from "./event-type.js";
 import type {
   CoveyEvent,
@@ -44,6 +45,15 @@ const BUS_SOURCE = "event-bus";
  * `iterate(type, { signal })` is a bounded async iterator for `for await`; both leave nothing
  * behind once done.
  *
+ * Across processes (the bus of a system built on a shared backend such as `natsBackend`),
+ * `emit` sends the event to every process of the mesh; each process stores it and runs its own
+ * handlers when it arrives, so every process sees every event once and all histories are in
+ * the same order. `emit` still resolves once the event is in this process's history and this
+ * process's handlers finished (other processes run theirs on their own time). Event payloads
+ * must then be JSON data (a ValidationError otherwise, before anything is sent), and the
+ * `error_occurred` event about a failing handler is sent like any other, so every process sees
+ * it.
+ *
  * @typeParam Events - event type → payload type, e.g. `{ task_completed: { taskId: string } }`.
  * @example
  * ```ts
@@ -64,6 +74,8 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   // Pending `once` waits and open iterations, ended by close().
   readonly #waits = new Set<FirstItemWait>();
   readonly #iterators = new Set<{ end(): void }>();
+  // Where events go when the bus spans processes; undefined in-process.
+  readonly #transport: EventTransport | undefined;
   #closed = false;
 
   /**
@@ -71,8 +83,17 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
    */
   constructor(opts: EventBusOptions = {}) {
     this.#rt = resolveRuntime(opts);
-    this.#history = new EventHistory(opts.historyLimit ?? 1000);
+    const historyLimit = opts.historyLimit ?? 1000;
+    this.#history = new EventHistory(historyLimit);
     this.#onError = opts.onError;
+    const transport = (this.#transport = opts.transport);
+    transport?.attach({
+      historyLimit,
+      receive: (e) => this.#receive(e),
+      retain: (events) => {
+        for (const e of events) this.#history.add(e);
+      },
+    });
   }
 
   /** True after {@link EventBus.close}. */
@@ -205,12 +226,14 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
 
   /**
    * Builds the event (id, clock timestamp, `{}` for a missing payload or metadata), stores it
-   * in the bounded history, then runs the matching handlers.
+   * in the bounded history, then runs the matching handlers. Across processes it sends the
+   * event first, and stores and dispatches it when it comes back in the shared order.
    *
-   * @returns the event, once every handler has finished (an `error_occurred` event caused by
-   *   a failing handler included).
+   * @returns the event, once every handler (of this process) has finished (an
+   *   `error_occurred` event caused by a failing handler included).
    * @throws ClosedError after `close()`; ValidationError for an empty type or source, the
-   *   type `"*"`, or (in a test system) a payload that is not JSON data.
+   *   type `"*"`, or (in a test system, or across processes) a payload that is not JSON data;
+   *   across processes, TimeoutError when the backend did not take the event in time.
    */
   async emit<K extends EventName<Events>>(event: EmitInput<Events, K>): Promise<EventOf<Events, K>> {
     if (this.#closed) throw new ClosedError("event bus");
@@ -234,9 +257,15 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
         throw new ValidationError(`event ${name} must be an object`, [{ path: [name], message: "must be an object" }]);
       }
     }
-    if (this.#rt.checkPayloads) {
+    const transport = this.#transport;
+    if (this.#rt.checkPayloads || transport !== undefined) {
       assertJson(payload, `payload of event ${JSON.stringify(type)}`);
       assertJson(metadata, `metadata of event ${JSON.stringify(type)}`);
+    }
+    if (transport !== undefined) {
+      const sent = this.#build(type, source, payload, metadata);
+      await transport.publish(sent);
+      return sent as EventOf<Events, K>;
     }
     const e = this.#record(type, source, payload, metadata);
     const done = this.#dispatch(e);
@@ -262,10 +291,12 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
 
   /**
    * Drops every subscription; later `subscribe` and `emit` calls throw ClosedError.
-   * Handlers already running finish; deliveries not yet run are skipped. Idempotent.
+   * Handlers already running finish; deliveries not yet run are skipped. Across processes it
+   * stops receiving events, and emits still on their way reject with ClosedError. Idempotent.
    */
   close(): void {
     this.#closed = true;
+    this.#transport?.close();
     for (const list of this.#subs.values()) for (const sub of list) sub.active = false;
     this.#subs.clear();
     for (const wait of [...this.#waits]) wait.cancel(new ClosedError("event bus"));
@@ -278,6 +309,19 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     this.#history.add(e);
     rt.tracer?.record("event", source, undefined, type, e.id);
     return e;
+  }
+
+  #build(type: string, source: string, payload: Record<string, unknown>, metadata: Record<string, unknown>): CoveyEvent {
+    const rt = this.#rt;
+    return { id: rt.ids.next("evt"), type, source, timestamp: rt.clock.now(), payload, metadata };
+  }
+
+  /** An event in the shared order (this process's own included): history, then handlers. */
+  #receive(e: CoveyEvent): Promise<void> | undefined {
+    if (this.#closed) return undefined;
+    this.#history.add(e);
+    this.#rt.tracer?.record("event", e.source, undefined, e.type, e.id);
+    return this.#dispatch(e);
   }
 
   #dispatch(e: CoveyEvent): Promise<void> | undefined {
@@ -322,7 +366,12 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
       eventId: event.id,
       eventSource: event.source,
     };
-    return this.#dispatch(this.#record(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {}));
+    const transport = this.#transport;
+    if (transport === undefined) return this.#dispatch(this.#record(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {}));
+    // Sent like any event, so every process's history holds it in the same place.
+    return transport.publish(this.#build(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {})).catch((err: unknown) => {
+      if (onError === undefined) warn(`handler for event ${event.id} (${JSON.stringify(event.type)}) failed: ${describe(error)}; its error_occurred event was not sent: ${describe(err)}`);
+    });
   }
 
   #remove(sub: Subscription): void {

@@ -5,6 +5,8 @@ import type { CoveyEvent } from "./types.js";
  * @internal
  */
 export interface EventSink {
+  /** How many events the bus's history keeps (its `historyLimit`): the shared history's bound. */
+  readonly historyLimit: number;
   /**
    * An event in the shared order (one emitted by this process included): the bus adds it to
    * its history and runs the matching handlers. Returns when they have finished, or
@@ -21,7 +23,7 @@ export interface EventSink {
  * @internal
  */
 export interface EventTransport {
-  /** Called once, by the bus's constructor. */
+  /** Called once, by the bus's constructor; hands the sink the events retained so far. */
   attach(sink: EventSink): void;
   /**
    * Sends an event this process built. Resolves once the event came back in the shared order

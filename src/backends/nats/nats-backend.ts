@@ -5,6 +5,7 @@ import { ValidationError } from "../../errors.js";
 import { describeValue } from "../../runtime/describe.js";
 import type { Backend, BackendHost, BackendParts } from "../backend.js";
 import { NatsCatalog } from "./catalog.js";
+import { openEventTransport } from "./event-transport.js";
 import { natsStateStore, type NatsStateStore } from "./kv-store.js";
 import { NatsPublishTransport } from "./publish-transport.js";
 import { NatsRequestTransport } from "./request-transport.js";
@@ -91,6 +92,8 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
     const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0, follow: true });
     const subjects = new Subjects(mesh);
     const catalog = new NatsCatalog(catalogStore, processId, opts.catalogRefreshMs ?? 2000, (name) => subjects.agent(name));
+    // Loaded before the system exists, so its first getHistory() already holds the mesh's earlier events.
+    const events = await openEventTransport(nc, { mesh, processId, storage });
     let requests: NatsRequestTransport | undefined;
     let publications: NatsPublishTransport | undefined;
     let closed = false;
@@ -107,7 +110,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         catalog.setSource(host.localCatalog);
         requests = new NatsRequestTransport(nc, subjects, processId, host.runtime, opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs });
         publications = new NatsPublishTransport(nc, subjects, processId, host.runtime, host.onError);
-        return { store, requestTransport: requests, publishTransport: publications };
+        return { store, requestTransport: requests, publishTransport: publications, eventTransport: events };
       },
       catalog(): CatalogEntry[] {
         return catalog.list();
@@ -121,6 +124,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         await catalog.close().catch(() => undefined);
         requests?.close();
         publications?.close();
+        await events.dispose();
         await catalogStore.close();
         await store.close();
         await nc.drain().catch(() => undefined);

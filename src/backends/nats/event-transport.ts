@@ -1,0 +1,339 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import {
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstream,
+  JetStreamApiError,
+  jetstreamManager,
+  StorageType,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+import { ClosedError, TimeoutError, ValidationError } from "../../errors.js";
+import type { EventSink, EventTransport } from "../../events/event-transport.js";
+import type { CoveyEvent } from "../../events/types.js";
+import { eventError, isTransient } from "./event-errors.js";
+import { decodeEvent, encodeEvent, eventHeaders, EventSubjects } from "./event-wire.js";
+import { Header } from "./wire.js";
+
+/** Options of {@link openEventTransport}. */
+export interface NatsEventTransportOptions {
+  /** The mesh: stream `covey_<mesh>_events`, subjects `covey.<mesh>.events.>`. */
+  mesh: string;
+  /** This process's id (the `Covey-Origin` header of its events). */
+  processId: string;
+  /** Where the stream lives on the server. @default "file" */
+  storage?: "file" | "memory";
+  /** The stream's `max_msgs` when this process creates it. @default 1000 */
+  historyLimit?: number;
+  /** How long a publish keeps trying while the server does not acknowledge it. @default 30000 */
+  publishTimeoutMs?: number;
+}
+
+interface Pending {
+  readonly event: CoveyEvent;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+  /** The stream sequence the server acknowledged it with, once known. */
+  seq: number;
+}
+
+/** JetStream's "stream not found". */
+const STREAM_NOT_FOUND = 10059;
+/** How long the server remembers a message id to drop a re-sent publish (ns): 2 minutes. */
+const DUPLICATE_WINDOW_NS = 120e9;
+
+/** The stream's `max_msgs` for a bus's `historyLimit` (JetStream: -1 is unlimited; keep at least one). */
+function maxMsgs(historyLimit: number): number {
+  return historyLimit === Infinity ? -1 : Math.max(1, historyLimit);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * The event bus of a NATS mesh: every event is published on `covey.<mesh>.events.<type>` into
+ * the JetStream stream `covey_<mesh>_events` (at most `historyLimit` messages, the oldest
+ * discarded), and every process follows that stream with one ordered consumer. So every
+ * process sees every event once, in the stream's order, and its history is the stream's tail.
+ *
+ * - Opening loads the retained events (history only, no handlers), so a process that joins
+ *   late sees what happened before it in `getHistory`.
+ * - `publish` sends with the event id as `Nats-Msg-Id` and re-sends while the server does not
+ *   answer (a restart): the stream keeps one copy. It resolves once the event came back
+ *   through the consumer and this process's handlers finished.
+ * - After a reconnect the consumer resumes after the last stream sequence it delivered, so
+ *   nothing is delivered twice or skipped (unless the stream discarded it meanwhile).
+ * @internal
+ */
+export class NatsEventTransport implements EventTransport {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #subjects: EventSubjects;
+  readonly #processId: string;
+  readonly #publishTimeout: number;
+  #maxMsgs: number;
+  #sink: EventSink | undefined;
+  /** Events delivered before a bus attached: they become its history. */
+  #early: CoveyEvent[] = [];
+  readonly #pending = new Map<string, Pending>();
+  /** Waits for the consumer to reach a stream sequence (the catch-up when opening). */
+  #waiters: { seq: number; resolve: () => void }[] = [];
+  /** A change of the stream's limit this process asked for; publishes wait for it. */
+  #ready: Promise<void> | undefined;
+  #position = 0;
+  #generation = 0;
+  #messages: ConsumerMessages | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /** @internal use {@link openEventTransport} */
+  constructor(js: JetStreamClient, jsm: JetStreamManager, subjects: EventSubjects, processId: string, info: StreamInfo, publishTimeoutMs: number) {
+    this.#js = js;
+    this.#jsm = jsm;
+    this.#subjects = subjects;
+    this.#processId = processId;
+    this.#maxMsgs = info.config.max_msgs;
+    this.#publishTimeout = publishTimeoutMs;
+  }
+
+  /** @internal follows the stream and resolves once every event it held is loaded. */
+  async start(nc: NatsConnection): Promise<void> {
+    void this.#resumeOnReconnect(nc);
+    await this.#follow();
+    const info = await this.#jsm.streams.info(this.#subjects.stream);
+    if (info.state.messages === 0 || this.#position >= info.state.last_seq) return;
+    await new Promise<void>((resolve, reject) => {
+      const waiter = { seq: info.state.last_seq, resolve };
+      this.#waiters.push(waiter);
+      setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new TimeoutError(`loading the events of stream ${this.#subjects.stream}`, this.#publishTimeout));
+      }, this.#publishTimeout).unref();
+    });
+  }
+
+  attach(sink: EventSink): void {
+    if (this.#sink !== undefined) throw new ValidationError("a NATS event transport serves one event bus", []);
+    this.#sink = sink;
+    const early = this.#early;
+    this.#early = [];
+    sink.retain(early.length > sink.historyLimit ? early.slice(early.length - sink.historyLimit) : early);
+    const want = maxMsgs(sink.historyLimit);
+    if (want !== this.#maxMsgs) {
+      // The stream keeps what the bus keeps; the last process that joined with another limit sets it.
+      this.#ready = this.#jsm.streams.update(this.#subjects.stream, { max_msgs: want }).then(
+        () => {
+          this.#maxMsgs = want;
+          this.#ready = undefined;
+        },
+        (error: unknown) => {
+          this.#ready = undefined;
+          if (!this.#closed) process.emitWarning(`covey: could not set max_msgs of stream ${this.#subjects.stream} to ${want}: ${String(error)}`, { code: "COVEY_NATS_EVENTS" });
+        },
+      );
+    }
+  }
+
+  async publish(event: CoveyEvent): Promise<void> {
+    if (this.#closed) throw new ClosedError("NATS event transport");
+    const body = encodeEvent(event);
+    if (this.#ready !== undefined) await this.#ready;
+    let pending!: Pending;
+    const done = new Promise<void>((resolve, reject) => {
+      pending = { event, resolve, reject, seq: 0 };
+    });
+    // Marked handled: a close while the send is still retrying rejects it, and the send reports that.
+    done.catch(() => undefined);
+    this.#pending.set(event.id, pending);
+    try {
+      pending.seq = await this.#send(event, body);
+    } catch (error) {
+      // The event came back although its acknowledgement was lost: it is in the stream.
+      if (!this.#pending.has(event.id)) return done;
+      this.#pending.delete(event.id);
+      throw error;
+    }
+    // The consumer went past it without delivering it (the stream discarded it first): it
+    // still happened here.
+    if (this.#position >= pending.seq && this.#pending.get(event.id) === pending) this.#deliver(event);
+    return done;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const p of pending) p.reject(new ClosedError("NATS event transport"));
+    const messages = this.#messages;
+    this.#messages = undefined;
+    this.#closing = messages?.close().then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** Closes, and resolves once the consumer stopped. */
+  async dispose(): Promise<void> {
+    this.close();
+    await this.#closing;
+  }
+
+  /**
+   * Sends with the event id as the message id, again while the server does not answer (the
+   * stream drops a copy it already has). Rejects with covey errors only.
+   */
+  async #send(event: CoveyEvent, body: Uint8Array): Promise<number> {
+    const subject = this.#subjects.of(event.type);
+    const headers = eventHeaders(event, this.#processId);
+    const operation = `publishing event ${JSON.stringify(event.type)}`;
+    const deadline = Date.now() + this.#publishTimeout;
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new ClosedError("NATS event transport");
+      const left = deadline - Date.now();
+      try {
+        const ack = await this.#js.publish(subject, body, { msgID: event.id, headers, timeout: Math.max(100, Math.min(5_000, left)) });
+        return ack.seq;
+      } catch (error) {
+        const mapped = eventError(error, operation, this.#publishTimeout);
+        if (!isTransient(mapped)) throw mapped;
+        if (Date.now() >= deadline) throw new TimeoutError(operation, this.#publishTimeout);
+        await delay(Math.min(1_000, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /**
+   * Follows the stream with a new ordered consumer from the first event not delivered yet
+   * (from the first retained one at the start). Messages of an earlier consumer still on
+   * their way carry an old generation and are ignored, so a resume has neither gaps nor
+   * duplicates.
+   */
+  async #follow(): Promise<void> {
+    const generation = ++this.#generation;
+    const from = this.#position + 1;
+    const consumer = await this.#js.consumers.get(
+      this.#subjects.stream,
+      from === 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
+    );
+    const messages = await consumer.consume({
+      callback: (m) => {
+        if (generation === this.#generation) this.#onMessage(m);
+      },
+    });
+    if (this.#closed || generation !== this.#generation) {
+      await messages.close();
+      return;
+    }
+    this.#messages = messages;
+  }
+
+  /** After a reconnect the server may have lost the consumer: follow again from where it was. */
+  async #resumeOnReconnect(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.#closed) return;
+      if (s.type !== "reconnect") continue;
+      const old = this.#messages;
+      this.#messages = undefined;
+      void old?.close().catch(() => undefined);
+      for (let attempt = 0; !this.#closed; attempt++) {
+        try {
+          await this.#follow();
+          break;
+        } catch {
+          // JetStream is not answering yet: try again shortly.
+          await delay(Math.min(2_000, 50 * 2 ** attempt));
+        }
+      }
+    }
+  }
+
+  #onMessage(m: JsMsg): void {
+    const seq = m.seq;
+    if (seq <= this.#position || this.#closed) return;
+    const skipped = seq > this.#position + 1;
+    this.#position = seq;
+    if (skipped && this.#pending.size > 0) {
+      // Own events the stream discarded before the consumer reached them.
+      for (const p of [...this.#pending.values()]) if (p.seq !== 0 && p.seq < seq) this.#deliver(p.event);
+    }
+    const event = decodeEvent(m.data, seq, m.info.timestampNanos / 1e6);
+    if (event !== undefined) {
+      const own = m.headers?.get(Header.origin) === this.#processId ? this.#pending.get(event.id) : undefined;
+      this.#deliver(own?.event ?? event);
+    }
+    if (this.#waiters.length > 0) {
+      const due = this.#waiters.filter((w) => w.seq <= seq);
+      if (due.length > 0) {
+        this.#waiters = this.#waiters.filter((w) => w.seq > seq);
+        for (const w of due) w.resolve();
+      }
+    }
+  }
+
+  /** Hands one event to the bus (history only, before a bus attached) and settles its publish. */
+  #deliver(event: CoveyEvent): void {
+    const pending = this.#pending.get(event.id);
+    if (pending !== undefined && pending.event === event) this.#pending.delete(event.id);
+    const sink = this.#sink;
+    if (sink === undefined) {
+      this.#early.push(event);
+      // Bounded while no bus attached: keep the stream's worth.
+      const keep = this.#maxMsgs < 0 ? Infinity : this.#maxMsgs;
+      if (this.#early.length > 2 * keep) this.#early = this.#early.slice(this.#early.length - keep);
+      pending?.resolve();
+      return;
+    }
+    const done = sink.receive(event);
+    if (pending === undefined || pending.event !== event) {
+      done?.catch(() => undefined);
+      return;
+    }
+    if (done === undefined) pending.resolve();
+    else done.then(pending.resolve, pending.resolve);
+  }
+}
+
+/**
+ * Opens the event stream of `mesh` (creating it if missing) and loads the events it retains,
+ * ready for a bus to attach.
+ * @internal
+ */
+export async function openEventTransport(nc: NatsConnection, opts: NatsEventTransportOptions): Promise<NatsEventTransport> {
+  const subjects = new EventSubjects(opts.mesh);
+  const timeout = opts.publishTimeoutMs ?? 30_000;
+  try {
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    let info: StreamInfo;
+    try {
+      info = await jsm.streams.info(subjects.stream);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
+      // Two processes creating it at once send the same configuration: both succeed.
+      info = await jsm.streams.add({
+        name: subjects.stream,
+        subjects: [subjects.all],
+        max_msgs: maxMsgs(opts.historyLimit ?? 1000),
+        discard: DiscardPolicy.Old,
+        storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File,
+        duplicate_window: DUPLICATE_WINDOW_NS,
+      });
+    }
+    const transport = new NatsEventTransport(js, jsm, subjects, opts.processId, info, timeout);
+    try {
+      await transport.start(nc);
+    } catch (error) {
+      await transport.dispose();
+      throw error;
+    }
+    return transport;
+  } catch (error) {
+    throw eventError(error, `opening the event stream ${subjects.stream}`, timeout);
+  }
+}

@@ -1,0 +1,226 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { describe, expect, it } from "vitest";
+import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
+import { natsBackend, type NatsBackendOptions } from "../../../src/backends/nats/index.js";
+import { ClosedError, ValidationError } from "../../../src/errors.js";
+import { EventType } from "../../../src/events/event-type.js";
+import type { CoveyEvent } from "../../../src/events/types.js";
+import { eventBusContract } from "../../events/event-bus-contract.js";
+import { eventually, withNatsServer } from "./harness.js";
+
+const ids = (events: readonly CoveyEvent[]): string[] => events.map((e) => e.id);
+
+withNatsServer("EventBus over NATS", (fixture) => {
+  let meshes = 0;
+  const nextMesh = (): string => `ev${++meshes}`;
+
+  /** A system joined to `mesh` (its own connection: another process, as far as NATS can tell). */
+  async function join(mesh: string, opts: Partial<NatsBackendOptions> & { historyLimit?: number } = {}): Promise<MultiAgentSystem> {
+    const { historyLimit, ...backendOpts } = opts;
+    const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", ...backendOpts });
+    return createSystem({ backend, ...(historyLimit === undefined ? {} : { historyLimit }) });
+  }
+
+  eventBusContract("two systems on one NATS mesh", async (opts) => {
+    const mesh = nextMesh();
+    const limit = opts?.historyLimit === undefined ? {} : { historyLimit: opts.historyLimit };
+    const a = await join(mesh, limit);
+    const b = await join(mesh, limit);
+    return {
+      a: a.events.eventBus,
+      b: b.events.eventBus,
+      eventually: (probe, done) => eventually(probe, done, 10_000),
+      close: async () => {
+        await a.shutdown();
+        await b.shutdown();
+      },
+    };
+  });
+
+  describe("the shared history", () => {
+    it("shows a process that joins later the events emitted before it, in getHistory right after createSystem", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      const late: MultiAgentSystem[] = [];
+      try {
+        const sent: CoveyEvent[] = [];
+        for (let i = 0; i < 5; i++) sent.push(await a.events.emit("early", "note", { i }));
+        late.push(await join(mesh));
+        expect(ids(late[0]!.events.eventBus.getHistory({ type: "note" }))).toEqual(ids(sent));
+        expect(late[0]!.events.eventBus.getHistory({ type: "note" }).map((e) => e.payload)).toEqual(sent.map((e) => e.payload));
+        // Retained events are history only: the late process runs no handler for them.
+        const seen: string[] = [];
+        late[0]!.events.eventBus.subscribe("note", (e) => {
+          seen.push(e.id);
+        });
+        const after = await a.events.emit("early", "note", { i: 5 });
+        await eventually(() => seen, (s) => s.length > 0);
+        expect(seen).toEqual([after.id]);
+      } finally {
+        await a.shutdown();
+        for (const s of late) await s.shutdown();
+      }
+    });
+
+    it("stays bounded at historyLimit: in every process and in the stream", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh, { historyLimit: 5 });
+      const b = await join(mesh, { historyLimit: 5 });
+      const late: MultiAgentSystem[] = [];
+      try {
+        const sent: CoveyEvent[] = [];
+        for (let i = 0; i < 12; i++) sent.push(await a.events.emit("s", "tick", { i }));
+        const last5 = ids(sent.slice(7));
+        expect(await eventually(() => ids(b.events.eventBus.getHistory({ limit: Infinity })), (h) => h.at(-1) === sent[11]!.id)).toEqual(last5);
+        expect(ids(a.events.eventBus.getHistory({ limit: Infinity }))).toEqual(last5);
+        const jsm = await jetstreamManager(fixture().nc);
+        const info = await jsm.streams.info(`covey_${mesh}_events`);
+        expect(info.config.max_msgs).toBe(5);
+        expect(info.state.messages).toBe(5);
+        late.push(await join(mesh, { historyLimit: 5 }));
+        expect(ids(late[0]!.events.eventBus.getHistory({ limit: Infinity }))).toEqual(last5);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+        for (const s of late) await s.shutdown();
+      }
+    });
+
+    it("publishes on covey.<mesh>.events.<type> with the whole event as JSON (docs/wire.md)", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      try {
+        const sent = await a.events.emit("writer", "order.created", { orderId: 1 });
+        const jsm = await jetstreamManager(fixture().nc);
+        const stored = await jsm.streams.getMessage(`covey_${mesh}_events`, { last_by_subj: `covey.${mesh}.events.order_2Ecreated` });
+        expect(stored).not.toBeNull();
+        expect(stored!.json()).toEqual({ ...sent });
+        expect(stored!.header.get("Covey-Id")).toBe(sent.id);
+        expect(stored!.header.get("Nats-Msg-Id")).toBe(sent.id);
+      } finally {
+        await a.shutdown();
+      }
+    });
+  });
+
+  describe("emit", () => {
+    it("refuses a payload that is not JSON data with ValidationError, and sends nothing", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      const b = await join(mesh);
+      try {
+        await expect(a.events.emit("s", "bad", { f: () => 1 })).rejects.toBeInstanceOf(ValidationError);
+        await expect(a.events.emit("s", "bad", { n: 10n })).rejects.toBeInstanceOf(ValidationError);
+        await expect(a.events.eventBus.emit({ type: "bad", source: "s", metadata: { d: new Date(0) } })).rejects.toBeInstanceOf(ValidationError);
+        const mark = await a.events.emit("s", "mark", {});
+        await eventually(() => ids(b.events.eventBus.getHistory()), (h) => h.includes(mark.id));
+        expect(b.events.eventBus.getHistory({ type: "bad" })).toEqual([]);
+        expect(a.events.eventBus.getHistory({ type: "bad" })).toEqual([]);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+
+    it("rejects with ClosedError after shutdown", async () => {
+      const a = await join(nextMesh());
+      const bus = a.events.eventBus;
+      await a.shutdown();
+      await expect(bus.emit({ type: "late", source: "s" })).rejects.toBeInstanceOf(ClosedError);
+    });
+  });
+
+  describe("nats-server restarted mid-run (file storage)", () => {
+    it("delivers every event once, in the same order, to both processes", async () => {
+      const mesh = nextMesh();
+      const server = fixture().server;
+      const opts = { storage: "file" as const, connection: { reconnectTimeWait: 100 } };
+      const a = await join(mesh, opts);
+      const b = await join(mesh, opts);
+      const seenByB: string[] = [];
+      b.events.eventBus.subscribe("step", (e) => {
+        seenByB.push(e.id);
+      });
+      const N = 60;
+      const sent: string[] = [];
+      let restarting: Promise<void> | undefined;
+      try {
+        for (let i = 0; i < N; i++) {
+          // The restart runs while the emits go on: some of them meet the server down, and
+          // are sent again (same message id) until it answers.
+          if (i === N / 3) restarting = server.restart();
+          sent.push((await a.events.emit("a", "step", { i })).id);
+        }
+        expect(restarting).toBeDefined();
+        await restarting;
+        expect(await eventually(() => [...seenByB], (s) => s.length >= N, 30_000)).toEqual(sent);
+        expect(ids(a.events.eventBus.getHistory({ type: "step", limit: Infinity }))).toEqual(sent);
+        expect(ids(b.events.eventBus.getHistory({ type: "step", limit: Infinity }))).toEqual(sent);
+        // Events after the restart still flow both ways.
+        const back = await b.events.emit("b", "step", { i: N });
+        await eventually(() => ids(a.events.eventBus.getHistory({ type: "step", limit: Infinity })), (h) => h.at(-1) === back.id);
+        expect(seenByB).toHaveLength(N + 1);
+      } finally {
+        await restarting?.catch(() => undefined);
+        await a.shutdown();
+        await b.shutdown();
+      }
+    }, 90_000);
+  });
+
+  describe("ReactiveCoordinator across processes", () => {
+    /**
+     * Every process runs the default reactions for every event (they are idempotent): once a
+     * process's own no-op membership event has run, its reactions to every earlier event have.
+     */
+    async function settle(...systems: MultiAgentSystem[]): Promise<void> {
+      for (const s of systems) await s.events.emit("test", EventType.AGENT_LEFT, { agentId: "nobody-ever-joined" });
+    }
+
+    it("marks task:<id>:completed when the other process emitted TASK_COMPLETED; each process writes the same value", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      const b = await join(mesh);
+      try {
+        await a.events.emit("worker", EventType.TASK_COMPLETED, { taskId: "t1" });
+        // The emitter's own reaction has run when emit resolves.
+        expect((await b.kv.get("task:t1:completed"))?.value).toBe(true);
+        await settle(a, b);
+        const writes = await b.kv.history({ key: "task:t1:completed" });
+        expect(writes.map((c) => [c.entry?.value, c.entry?.updatedBy])).toEqual([
+          [true, "coordinator"],
+          [true, "coordinator"],
+        ]);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+
+    it("ends with active_agents correct when agents of two processes join and leave", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      const b = await join(mesh);
+      try {
+        const joined = await Promise.all([
+          a.events.emit("a", EventType.AGENT_JOINED, { agentId: "a1" }),
+          b.events.emit("b", EventType.AGENT_JOINED, { agentId: "b1" }),
+          a.events.emit("a", EventType.AGENT_JOINED, { agentId: "a2" }),
+          b.events.emit("b", EventType.AGENT_JOINED, { agentId: "b2" }),
+        ]);
+        expect(joined).toHaveLength(4);
+        await Promise.all([a.events.emit("a", EventType.AGENT_LEFT, { agentId: "a1" }), b.events.emit("b", EventType.AGENT_LEFT, { agentId: "b2" })]);
+        await settle(a, b);
+        expect([...((await a.kv.get<string[]>("active_agents"))?.value ?? [])].sort()).toEqual(["a2", "b1"]);
+        // Rejoining after leaving counts again; a second leave of the same id changes nothing.
+        await b.events.emit("b", EventType.AGENT_JOINED, { agentId: "b2" });
+        await a.events.emit("a", EventType.AGENT_LEFT, { agentId: "a1" });
+        await settle(b, a);
+        expect([...((await b.kv.get<string[]>("active_agents"))?.value ?? [])].sort()).toEqual(["a2", "b1", "b2"]);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+  });
+});
