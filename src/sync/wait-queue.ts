@@ -80,6 +80,11 @@ export class WaitQueue<V> {
     return this.#size;
   }
 
+  /** The oldest waiter, left in the queue. */
+  get first(): Waiter<V> | undefined {
+    return this.#head;
+  }
+
   push(w: Waiter<V>): void {
     w.queued = true;
     w.prev = this.#tail;

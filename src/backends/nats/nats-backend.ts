@@ -2,13 +2,15 @@ import { randomBytes } from "node:crypto";
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { CatalogEntry } from "../../agents/agent-group.js";
 import { ValidationError } from "../../errors.js";
-import { describeValue } from "../../runtime/describe.js";
+import { describeValue, errorMessage } from "../../runtime/describe.js";
 import type { Backend, BackendHost, BackendParts } from "../backend.js";
 import { NatsCatalog } from "./catalog.js";
 import { openEventTransport } from "./event-transport.js";
 import { natsStateStore, type NatsStateStore } from "./kv-store.js";
 import { NatsPublishTransport } from "./publish-transport.js";
 import { NatsRequestTransport } from "./request-transport.js";
+import { NatsSyncManager } from "./sync-manager.js";
+import { SyncTable } from "./sync-table.js";
 import { Subjects } from "./wire.js";
 
 /** Options of {@link natsBackend}. */
@@ -25,6 +27,12 @@ export interface NatsBackendOptions {
   processId?: string;
   /** Progress-frame interval of requests; a silent responder fails its callers after three. @default 500 */
   heartbeatMs?: number;
+  /**
+   * How often this process writes its heartbeat to the mesh's sync bucket. Others judge it gone
+   * (its locks, permits and barrier arrivals stop counting) after three missed intervals.
+   * @default 1000
+   */
+  presenceMs?: number;
   /** How often this process rewrites its catalog entries; entries older than three intervals are dropped. @default 2000 */
   catalogRefreshMs?: number;
   /** Revisions the state bucket keeps per key (1..64). @default 16 */
@@ -56,6 +64,14 @@ export interface NatsBackend extends Backend {
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
+function checkPresence(ms: unknown): number {
+  if (ms === undefined) return 1000;
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 10) {
+    throw new ValidationError(`presenceMs must be a number >= 10, got ${describeValue(ms)}`, [{ path: ["presenceMs"], message: "must be a number >= 10" }]);
+  }
+  return ms;
+}
+
 function checkToken(value: unknown, what: string): string {
   if (typeof value !== "string" || !TOKEN.test(value)) {
     throw new ValidationError(`${what} must match [A-Za-z0-9_-]+, got ${describeValue(value)}`, [{ path: [what], message: "must match [A-Za-z0-9_-]+" }]);
@@ -86,11 +102,16 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
   const mesh = checkToken(opts.mesh ?? "covey", "mesh");
   const processId = checkToken(opts.processId ?? `p${randomBytes(5).toString("hex")}`, "processId");
   const storage = opts.storage ?? "file";
+  const presenceMs = checkPresence(opts.presenceMs);
   const nc = await connect({ maxReconnectAttempts: -1, ...opts.connection, servers, name: `covey:${mesh}:${processId}` });
   try {
     const store = await natsStateStore(nc, { bucket: `covey_${mesh}_state`, storage, follow: opts.followState ?? true, ...(opts.keyHistory === undefined ? {} : { keyHistory: opts.keyHistory }) });
     const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0, follow: true });
     const subjects = new Subjects(mesh);
+    const syncStore = await natsStateStore(nc, { bucket: `covey_${mesh}_sync`, storage, keyHistory: 1, historyLimit: 0, follow: true });
+    const syncTable = new SyncTable(syncStore, processId);
+    await syncTable.start();
+    let sync: NatsSyncManager | undefined;
     const catalog = new NatsCatalog(catalogStore, processId, opts.catalogRefreshMs ?? 2000, (name) => subjects.agent(name));
     // Loaded before the system exists, so its first getHistory() already holds the mesh's earlier events.
     const events = await openEventTransport(nc, { mesh, processId, storage });
@@ -110,7 +131,11 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         catalog.setSource(host.localCatalog);
         requests = new NatsRequestTransport(nc, subjects, processId, host.runtime, opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs });
         publications = new NatsPublishTransport(nc, subjects, processId, host.runtime, host.onError);
-        return { store, requestTransport: requests, publishTransport: publications, eventTransport: events };
+        syncTable.attach(host.runtime, presenceMs);
+        sync = new NatsSyncManager(syncTable, host.runtime, (error) =>
+          process.emitWarning(`a background sync write failed: ${errorMessage(error)}`, { code: "COVEY_SYNC_WRITE_FAILED" }),
+        );
+        return { store, requestTransport: requests, publishTransport: publications, sync, eventTransport: events };
       },
       catalog(): CatalogEntry[] {
         return catalog.list();
@@ -125,6 +150,10 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         requests?.close();
         publications?.close();
         await events.dispose();
+        sync?.close();
+        await sync?.settled().catch(() => undefined);
+        await syncTable.close();
+        await syncStore.close();
         await catalogStore.close();
         await store.close();
         await nc.drain().catch(() => undefined);
