@@ -1,5 +1,12 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
+import { SequenceTracker } from "../../../src/backends/nats/sequence-tracker.js";
+import { MessagesDroppedError } from "../../../src/errors.js";
 import { pubSubContract } from "../../channels/pub-sub-contract.js";
 import { requestReplyContract, type ContractEnv, type Reported } from "../../channels/request-reply-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
@@ -57,5 +64,137 @@ withNatsServer("channels over NATS", (fixture) => {
   pubSubContract("NATS, two systems on one mesh", async () => {
     const { systems, env } = await pair();
     return { ...env, a: systems[0].communication.pubSub, b: systems[1].communication.pubSub, countsOtherSide: false };
+  });
+});
+
+interface SmallServer {
+  readonly url: string;
+  readonly log: () => string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A nats-server that gives up on a stalled subscriber quickly: a write to it may block for
+ * `writeDeadline` (default 10 s) and its buffer may hold `max_pending` (default 64 MB) before
+ * the server cuts it off as a slow consumer, dropping what it held. Own port, own temp dir,
+ * stopped by pid.
+ */
+async function startSmallServer(maxPending: number, writeDeadline: string): Promise<SmallServer> {
+  const dir = mkdtempSync(join(tmpdir(), "covey-nats-slow-"));
+  const conf = join(dir, "server.conf");
+  writeFileSync(conf, `max_pending: ${maxPending}\nwrite_deadline: "${writeDeadline}"\n`);
+  const child = spawn(process.env["NATS_SERVER"] ?? "nats-server", ["-c", conf, "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", dir], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => (log += chunk));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
+    const check = (): void => {
+      const m = /Listening for client connections on [^\s]*:(\d+)/.exec(log);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.stderr.off("data", check);
+      resolve(Number(m[1]));
+    };
+    child.stderr.on("data", check);
+    child.once("exit", (code) => reject(new Error(`nats-server exited with ${String(code)}:\n${log}`)));
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    log: () => log,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        process.kill(child.pid!, "SIGKILL");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+type ChildNote = { type: "ready" } | { type: "blocking" } | { type: "dropped"; dropped: number } | { type: "done"; received: number; dropped: number; reports: string[] };
+
+withNatsServer("slow consumer over NATS", () => {
+  let server: SmallServer | undefined;
+  beforeAll(async () => {
+    server = await startSmallServer(1024 * 1024, "500ms");
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe("NatsPublishTransport with a subscriber that cannot keep up", () => {
+    it("reports every publication the server dropped for the slow subscriber, with the count (received + reported = published)", async () => {
+      const url = server!.url;
+      const mesh = "slow";
+      const notes: ChildNote[] = [];
+      const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "test/backends/nats/fixtures/slow-subscriber.ts"], {
+        env: { ...process.env, NATS_URL: url, COVEY_MESH: mesh, COVEY_BLOCK_MS: "2500" },
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+      });
+      child.on("message", (m: ChildNote) => void notes.push(m));
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const note = async <K extends ChildNote["type"]>(type: K): Promise<Extract<ChildNote, { type: K }>> =>
+        (await eventually(() => notes.find((n) => n.type === type), (n) => n !== undefined, 20_000)) as Extract<ChildNote, { type: K }>;
+      const publisher = createSystem({ backend: await natsBackend({ servers: url, mesh, storage: "memory", followState: false }) });
+      try {
+        await note("ready");
+        let published = 0;
+        const publish = async (topic: string, payload: unknown): Promise<void> => {
+          await publisher.communication.pubSub.publish("fast", topic, payload);
+          published++;
+        };
+        await publish("load.block", null);
+        await note("blocking");
+        // 20 MB while the subscriber is busy: more than the sockets hold, so the server's writes
+        // to it block past the 500 ms deadline and it is cut off, losing what was queued.
+        const chunk = "x".repeat(32 * 1024);
+        for (let i = 0; i < 640; i++) await publish("load.data", { i, chunk });
+        // Once the subscriber is back (reconnected), its next publication from here shows the gap.
+        const reported = (): boolean => notes.some((n) => n.type === "dropped");
+        for (let tries = 0; !reported(); tries++) {
+          if (tries >= 150) throw new Error(`no loss reported; notes ${JSON.stringify(notes)}; server log:\n${server!.log().slice(-3000)}`);
+          await publish("load.tail", { tries });
+          await eventually(reported, (v) => v, 200).catch(() => undefined);
+        }
+        await publish("load.end", null);
+        const done = await note("done");
+        expect(server!.log()).toMatch(/Slow Consumer/i);
+        expect(done.dropped).toBeGreaterThan(0);
+        expect(done.received + done.dropped).toBe(published);
+        expect(done.reports.some((r) => /^\d+ messages? from p[0-9a-f]+ did not arrive: publications \d+\.\.\d+ of process/.test(r))).toBe(true);
+      } finally {
+        child.send({ type: "exit" });
+        await exited;
+        await publisher.shutdown();
+      }
+    }, 60_000);
+  });
+});
+
+describe("SequenceTracker", () => {
+  it("counts the publications missing between two that arrived, per publisher, and nothing for the first one seen", () => {
+    const t = new SequenceTracker();
+    expect(t.see("p1", 5)).toBeUndefined();
+    expect(t.see("p1", 6)).toBeUndefined();
+    const lost = t.see("p1", 10);
+    expect(lost).toBeInstanceOf(MessagesDroppedError);
+    expect(lost).toMatchObject({ code: "MESSAGES_DROPPED", count: 3, source: "p1" });
+    expect(t.see("p2", 1)).toBeUndefined();
+    expect(t.see("p2", 3)?.count).toBe(1);
+    expect(t.dropped).toBe(4);
+  });
+
+  it("follows a publisher whose count starts again, ignores publications without a sequence, and forgets everyone on reset", () => {
+    const t = new SequenceTracker();
+    t.see("p1", 40);
+    expect(t.see("p1", 1)).toBeUndefined();
+    expect(t.see("p1", 2)).toBeUndefined();
+    expect(t.see("p1", Number.NaN)).toBeUndefined();
+    expect(t.see("p1", 3)).toBeUndefined();
+    t.reset();
+    expect(t.see("p1", 9)).toBeUndefined();
+    expect(t.dropped).toBe(0);
   });
 });
