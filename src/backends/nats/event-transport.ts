@@ -43,6 +43,8 @@ interface Pending {
 
 /** JetStream's "stream not found". */
 const STREAM_NOT_FOUND = 10059;
+/** How long one publish attempt waits for the server's acknowledgement. */
+const ATTEMPT_MS = 1_000;
 /** How long the server remembers a message id to drop a re-sent publish (ns): 2 minutes. */
 const DUPLICATE_WINDOW_NS = 120e9;
 
@@ -104,6 +106,8 @@ export class NatsEventTransport implements EventTransport {
   /** @internal follows the stream and resolves once every event it held is loaded. */
   async start(nc: NatsConnection): Promise<void> {
     void this.#resumeOnReconnect(nc);
+    // A connection closed under it (not by shutdown) ends every emit still waiting for its event.
+    void nc.closed().then(() => this.close());
     await this.#follow();
     const info = await this.#jsm.streams.info(this.#subjects.stream);
     if (info.state.messages === 0 || this.#position >= info.state.last_seq) return;
@@ -197,7 +201,9 @@ export class NatsEventTransport implements EventTransport {
       if (this.#closed) throw new ClosedError("NATS event transport");
       const left = deadline - Date.now();
       try {
-        const ack = await this.#js.publish(subject, body, { msgID: event.id, headers, timeout: Math.max(100, Math.min(5_000, left)) });
+        // Short attempts: a publish sent while the connection was down can be lost without an
+        // answer, and the next attempt (same message id) is stored at most once anyway.
+        const ack = await this.#js.publish(subject, body, { msgID: event.id, headers, timeout: Math.max(100, Math.min(ATTEMPT_MS, left)) });
         return ack.seq;
       } catch (error) {
         const mapped = eventError(error, operation, this.#publishTimeout);

@@ -1,8 +1,10 @@
-import { jetstreamManager } from "@nats-io/jetstream";
+import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackendOptions } from "../../../src/backends/nats/index.js";
-import { ClosedError, ValidationError } from "../../../src/errors.js";
+import { openEventTransport } from "../../../src/backends/nats/event-transport.js";
+import { ClosedError, TimeoutError, ValidationError } from "../../../src/errors.js";
 import { EventType } from "../../../src/events/event-type.js";
 import type { CoveyEvent } from "../../../src/events/types.js";
 import { eventBusContract } from "../../events/event-bus-contract.js";
@@ -103,6 +105,40 @@ withNatsServer("EventBus over NATS", (fixture) => {
     });
   });
 
+  describe("a plain NATS client (docs/wire.md)", () => {
+    it("emits an event covey handlers receive, and reads covey's events from the stream in order", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      try {
+        const got: CoveyEvent[] = [];
+        a.events.eventBus.subscribe("order.created", (e) => {
+          got.push(e);
+        });
+        const js = jetstream(fixture().nc);
+        const body = { id: "billing:1", type: "order.created", source: "billing", timestamp: 1234, payload: { orderId: 9 } };
+        const h = headers();
+        h.set("Nats-Msg-Id", body.id);
+        await js.publish(`covey.${mesh}.events.order_2Ecreated`, JSON.stringify(body), { headers: h });
+        await js.publish(`covey.${mesh}.events.order_2Ecreated`, JSON.stringify(body), { headers: h });
+        await js.publish(`covey.${mesh}.events.junk`, "not an event");
+        const mine = await a.events.emit("shop", "order.created", { orderId: 10 });
+        expect(await eventually(() => got.map((e) => e.id), (g) => g.length === 2)).toEqual(["billing:1", mine.id]);
+        expect(got[0]).toEqual({ ...body, metadata: {} });
+
+        const consumer = await js.consumers.get(`covey_${mesh}_events`, { deliver_policy: DeliverPolicy.All });
+        const read: unknown[] = [];
+        for (let i = 0; i < 3; i++) {
+          const m = await consumer.next({ expires: 5_000 });
+          read.push(m?.subject.endsWith("junk") === true ? "junk" : (m?.json<CoveyEvent>().id ?? null));
+        }
+        expect(read).toEqual(["billing:1", "junk", mine.id]);
+        expect(ids(a.events.eventBus.getHistory({ limit: Infinity }))).toEqual(["billing:1", mine.id]);
+      } finally {
+        await a.shutdown();
+      }
+    });
+  });
+
   describe("emit", () => {
     it("refuses a payload that is not JSON data with ValidationError, and sends nothing", async () => {
       const mesh = nextMesh();
@@ -130,6 +166,37 @@ withNatsServer("EventBus over NATS", (fixture) => {
     });
   });
 
+  describe("NatsEventTransport errors", () => {
+    it("are covey errors: TimeoutError while the server does not answer, ClosedError once the connection closed", async () => {
+      const nc = await fixture().connect();
+      const transport = await openEventTransport(nc, { mesh: nextMesh(), processId: "px", storage: "memory", publishTimeoutMs: 300 });
+      const received: string[] = [];
+      transport.attach({
+        historyLimit: 10,
+        receive: (e) => {
+          received.push(e.id);
+          return undefined;
+        },
+        retain: () => undefined,
+      });
+      const event = (id: string): CoveyEvent => ({ id, type: "t", source: "s", timestamp: 0, payload: {}, metadata: {} });
+      await transport.publish(event("px:1"));
+      expect(received).toEqual(["px:1"]);
+      const server = fixture().server;
+      await server.kill();
+      try {
+        const down: unknown = await transport.publish(event("px:2")).catch((e: unknown) => e);
+        expect(down).toBeInstanceOf(TimeoutError);
+        expect((down as TimeoutError).timeout).toBe(300);
+      } finally {
+        await server.restart();
+      }
+      await nc.close();
+      await expect(transport.publish(event("px:3"))).rejects.toBeInstanceOf(ClosedError);
+      await transport.dispose();
+    });
+  });
+
   describe("nats-server restarted mid-run (file storage)", () => {
     it("delivers every event once, in the same order, to both processes", async () => {
       const mesh = nextMesh();
@@ -146,9 +213,12 @@ withNatsServer("EventBus over NATS", (fixture) => {
       let restarting: Promise<void> | undefined;
       try {
         for (let i = 0; i < N; i++) {
-          // The restart runs while the emits go on: some of them meet the server down, and
-          // are sent again (same message id) until it answers.
-          if (i === N / 3) restarting = server.restart();
+          // The server goes down, and comes back while the emits go on: the next ones meet it
+          // down and are sent again (same message id) until it answers.
+          if (i === N / 3) {
+            await server.kill();
+            restarting = server.restart();
+          }
           sent.push((await a.events.emit("a", "step", { i })).id);
         }
         expect(restarting).toBeDefined();
