@@ -8,6 +8,11 @@ export interface VersionedReadWrite {
   get(key: string): Promise<StateEntry | undefined>;
   /** Writes only if the key's version is `expectedVersion` (0: absent), else VersionConflictError. */
   set(key: string, value: unknown, opts: { by: string; expectedVersion: number }): Promise<StateEntry>;
+  /**
+   * The key's entry from a local copy that may lag the store (absent: no copy, or the key is
+   * not in it). Used for the first attempt only; a stale copy costs one conflict and a retry.
+   */
+  peek?(key: string): StateEntry | undefined;
 }
 
 /**
@@ -42,12 +47,23 @@ export async function updateWithRetry<T, R>(
   checkName(key, "key");
   const { by, maxRetries, exists } = checkUpdate(fn, opts);
   const recipe = fn as unknown as Parameters<typeof runRecipe>[2];
+  // A store with a local copy (NATS) offers it for the first read: the revision-checked write
+  // catches a stale copy. A decision to write nothing is only final on a fresh read.
+  let local = store.peek?.(key);
   for (let attempt = 0; ; attempt++) {
-    const prev = await store.get(key);
+    const optimistic = local !== undefined;
+    const prev = optimistic ? local : await store.get(key);
+    local = undefined;
     if (exists && prev === undefined) throw missingKeyError(key);
     const ctx = updateContext(attempt);
     const next = runRecipe(key, prev?.value, recipe, ctx);
-    if (unchanged(prev, next)) return new UpdatedEntry(prev as StateEntry<T>, ctx.result as R | undefined, false);
+    if (unchanged(prev, next)) {
+      if (optimistic) {
+        attempt--;
+        continue;
+      }
+      return new UpdatedEntry(prev as StateEntry<T>, ctx.result as R | undefined, false);
+    }
     const expected = prev?.version ?? 0;
     try {
       const entry = await store.set(key, next, { by, expectedVersion: expected });

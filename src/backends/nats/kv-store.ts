@@ -105,6 +105,8 @@ export class NatsStateStore implements StateStore {
   readonly #feed: ChangeFeed;
   readonly #ring: HistoryRing;
   readonly #live = new Map<string, StateEntry>();
+  /** This store's acknowledged writes the feed has not delivered yet (for `update`'s first read). */
+  readonly #own = new Map<string, StateEntry>();
   #position = 0;
   /** Highest revision this store's own writes were acknowledged with. */
   #acked = 0;
@@ -228,6 +230,7 @@ export class NatsStateStore implements StateStore {
         h.set(EXPECT_HEADER, String(entry.version));
         try {
           await this.#settle((await this.#js.publish(this.#subject(key), new Uint8Array(0), { headers: h })).seq);
+          this.#own.delete(key);
           return true;
         } catch (err) {
           if (!isWrongLastSequence(err)) throw err;
@@ -271,6 +274,14 @@ export class NatsStateStore implements StateStore {
       updateWithRetry<T, R>(
         {
           get: async (k) => (await this.#read(k)).entry,
+          // The feed's copy, or this store's own newer write: one round trip saved per update;
+          // the revision-checked write catches a copy that lags.
+          peek: (k) => {
+            if (this.#following === undefined) return undefined;
+            const own = this.#own.get(k);
+            const live = this.#live.get(k);
+            return own !== undefined && (live === undefined || own.version > live.version) ? own : live;
+          },
           set: async (k, value, o) => {
             if (children.length > 0) await Promise.allSettled(children.splice(0));
             return this.#set(k, toStoredValue(value, this.#maxValueBytes, k), o.by, o.expectedVersion);
@@ -395,7 +406,9 @@ export class NatsStateStore implements StateStore {
       throw err;
     }
     await this.#settle(seq);
-    return new StoredEntry(key, stored, seq, timestamp, by);
+    const entry = new StoredEntry(key, stored, seq, timestamp, by);
+    if (this.#following !== undefined && seq > this.#position) this.#own.set(key, entry);
+    return entry;
   }
 
   /**
@@ -471,6 +484,7 @@ export class NatsStateStore implements StateStore {
     if (seq <= this.#position) return;
     const key = m.subject.startsWith(this.#prefix) ? decodeKey(m.subject.slice(this.#prefix.length)) : undefined;
     if (key !== undefined) {
+      if (this.#own.size > 0 && (this.#own.get(key)?.version ?? Infinity) <= seq) this.#own.delete(key);
       const previous = this.#live.get(key);
       const op = m.headers?.get(OP_HEADER) ?? "";
       if (op === "DEL" || op === "PURGE") {
