@@ -168,6 +168,26 @@ export class Stream {
     });
   }
 
+  /**
+   * Puts `data` back at the head, as if it had never been received (an item handed to a
+   * receiver that could not take it): the oldest waiting receiver gets it, else it is the next
+   * item buffered, even on a full or closed stream (it was buffered before).
+   */
+  putBack(data: unknown): void {
+    const receiver = this.#receivers.head;
+    if (receiver !== undefined) {
+      receiver.end();
+      this.#runtime.scheduler.deliver("stream", () => receiver.resolve(data));
+      this.#checkIdle();
+      return;
+    }
+    // Rare (an abandoned hand-over), so rebuilding the buffer is fine.
+    const rest: unknown[] = [];
+    while (this.#buffer.length > 0) rest.push(this.#buffer.shift());
+    this.#buffer.push(data);
+    for (const item of rest) this.#buffer.push(item);
+  }
+
   /** Blocked senders get ClosedError, waiting receivers END; buffered data still drains. */
   close(): void {
     if (this.closed) return;

@@ -236,6 +236,20 @@ export class StreamingChannel {
     };
   }
 
+  /**
+   * Puts `data` back at the head of stream `streamId`: an item a receiver in another process
+   * was handed but could not take. A stream that ended meanwhile comes back closed, holding
+   * it. Lost on a closed channel.
+   * @internal
+   */
+  putBack(streamId: string, data: unknown): void {
+    if (this.#closed) return;
+    const wasEnded = this.#ended.delete(streamId);
+    const s = this.#stream(streamId);
+    s.putBack(data);
+    if (wasEnded) s.close();
+  }
+
   /** Closes every stream, and the channel: later sends and createStream get `ClosedError`. Idempotent. */
   close(): void {
     this.#closed = true;

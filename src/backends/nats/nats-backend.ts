@@ -9,6 +9,7 @@ import { openEventTransport } from "./event-transport.js";
 import { natsStateStore, type NatsStateStore } from "./kv-store.js";
 import { NatsPublishTransport } from "./publish-transport.js";
 import { NatsRequestTransport } from "./request-transport.js";
+import { NatsStreamingChannel } from "./streaming.js";
 import { NatsSyncManager } from "./sync-manager.js";
 import { SyncTable } from "./sync-table.js";
 import { Subjects } from "./wire.js";
@@ -117,6 +118,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
     const events = await openEventTransport(nc, { mesh, processId, storage });
     let requests: NatsRequestTransport | undefined;
     let publications: NatsPublishTransport | undefined;
+    let streaming: NatsStreamingChannel | undefined;
     let closed = false;
     const backend: NatsBackend = {
       kind: "nats",
@@ -131,11 +133,12 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         catalog.setSource(host.localCatalog);
         requests = new NatsRequestTransport(nc, subjects, processId, host.runtime, opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs });
         publications = new NatsPublishTransport(nc, subjects, processId, host.runtime, host.onError);
+        streaming = new NatsStreamingChannel(nc, host.runtime, { root: subjects.root, bucket: `covey_${mesh}_streams`, processId, storage, ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }) });
         syncTable.attach(host.runtime, presenceMs);
         sync = new NatsSyncManager(syncTable, host.runtime, (error) =>
           process.emitWarning(`a background sync write failed: ${errorMessage(error)}`, { code: "COVEY_SYNC_WRITE_FAILED" }),
         );
-        return { store, requestTransport: requests, publishTransport: publications, sync, eventTransport: events };
+        return { store, requestTransport: requests, publishTransport: publications, sync, eventTransport: events, streaming };
       },
       catalog(): CatalogEntry[] {
         return catalog.list();
@@ -149,6 +152,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         await catalog.close().catch(() => undefined);
         requests?.close();
         publications?.close();
+        await streaming?.shutdown().catch(() => undefined);
         await events.dispose();
         sync?.close();
         await sync?.settled().catch(() => undefined);

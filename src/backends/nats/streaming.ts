@@ -1,0 +1,312 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { StreamingChannel, type StreamHandle, type StreamInfo, type StreamOptions } from "../../channels/streaming.js";
+import { ClosedError, ValidationError } from "../../errors.js";
+import { onAbort } from "../../runtime/abort.js";
+import { describeValue } from "../../runtime/describe.js";
+import { assertJson } from "../../runtime/json.js";
+import type { Runtime } from "../../runtime/runtime.js";
+import { checkName, checkTimeout, type WaitOptions } from "../../runtime/wait.js";
+import { StreamCaller } from "./stream-caller.js";
+import { StreamClaims, type Route } from "./stream-claims.js";
+import { StreamHost } from "./stream-host.js";
+import { StreamSubjects } from "./stream-wire.js";
+import { encodeJson } from "./wire.js";
+
+/** Options of {@link NatsStreamingChannel}. */
+export interface NatsStreamingOptions {
+  /** The mesh's subject root, `covey.<mesh>`. */
+  root: string;
+  /** The KV bucket of stream claims, `covey_<mesh>_streams`. */
+  bucket: string;
+  /** This process's id on the mesh. */
+  processId: string;
+  /** Where the claims bucket lives. @default "file" */
+  storage?: "file" | "memory";
+  /** Progress-frame interval of remote waits; a host silent for three fails them. @default 500 */
+  heartbeatMs?: number;
+}
+
+/** Why an iteration's pending receive was withdrawn (its `return()`), as opposed to its signal. */
+const RETURNED = Symbol("covey.stream.returned");
+
+/**
+ * A {@link StreamingChannel} shared by every process of a NATS mesh: the same methods and the
+ * same behaviour, for streams used from any process.
+ *
+ * Each stream is hosted by one process, the first that uses (or creates) it: it claims the
+ * stream with a create-if-absent write in KV bucket `covey_<mesh>_streams` and keeps the
+ * stream in an in-process channel, so FIFO order, `highWaterMark`, backpressure and closing are
+ * exactly the in-process ones. Other processes send their `send`, `receive`, `createStream`
+ * and `closeStream` to the host over NATS; a remote `send` resolves once its item is in the
+ * host's buffer, so backpressure crosses processes. Payloads cross as JSON and must be JSON
+ * data (else ValidationError).
+ *
+ * The host decides the outcome of every remote wait (the deadline travels with it; an abort
+ * sends a cancel), and a received item is acknowledged, so a receiver that gives up loses no
+ * item and none is delivered twice. A stream's buffer lives in its host process: if the host
+ * dies, waits on its streams fail with ClosedError within three heartbeats, the operation that
+ * finds it gone fails with ClosedError, and the next operation starts a fresh stream hosted
+ * by a live process. `info()` and `streamIds()` describe the streams this process hosts;
+ * {@link fetchInfo} asks the host of any stream.
+ */
+export class NatsStreamingChannel extends StreamingChannel {
+  readonly #host: StreamingChannel;
+  readonly #claims: StreamClaims;
+  readonly #server: StreamHost;
+  readonly #caller: StreamCaller;
+  readonly #self: string;
+  /** A createStream that failed at a remote host: the next operation on the stream from here rejects with it. */
+  readonly #createErrors = new Map<string, Error>();
+  /** createStream calls on their way to a remote host: later operations wait for them. */
+  readonly #creating = new Map<string, Promise<void>>();
+  #closed = false;
+
+  /** @internal built by `natsBackend()`, on the system's runtime */
+  constructor(nc: NatsConnection, runtime: Runtime, opts: NatsStreamingOptions) {
+    super({ runtime });
+    this.#self = opts.processId;
+    this.#host = new StreamingChannel({ runtime });
+    const subjects = new StreamSubjects(opts.root);
+    const heartbeat = opts.heartbeatMs ?? 500;
+    this.#claims = new StreamClaims(nc, opts.bucket, opts.storage ?? "file", opts.processId);
+    this.#server = new StreamHost(nc, subjects, opts.processId, this.#host, heartbeat);
+    this.#caller = new StreamCaller(nc, subjects, opts.processId, heartbeat, (host) => this.#claims.ownerGone(host));
+  }
+
+  /**
+   * Creates stream `streamId` with the given options, as in-process. When this process hosts
+   * the stream it is created at once (a different `highWaterMark` throws ValidationError).
+   * Otherwise the options travel to the host; this process's later operations on the stream
+   * wait until they arrived, and a refusal there (another `highWaterMark`) rejects the first of
+   * them, or {@link created}. Another process's first use of the stream may reach the host
+   * first (it then exists with highWaterMark 16): await {@link created} before other processes
+   * use a stream whose options matter.
+   * @throws ValidationError when `highWaterMark` is not an integer >= 1; ClosedError after {@link close}.
+   */
+  override createStream<T = unknown>(streamId: string, opts?: StreamOptions): StreamHandle<T> {
+    if (this.#closed) throw new ClosedError("streaming channel");
+    checkName(streamId, "streamId");
+    const hwm = opts?.highWaterMark;
+    if (hwm !== undefined && (!Number.isInteger(hwm) || hwm < 1)) {
+      throw new ValidationError(`highWaterMark must be an integer >= 1, got ${describeValue(hwm)}`, [{ path: ["highWaterMark"], message: "must be an integer >= 1" }]);
+    }
+    const route = this.#routeNow(streamId);
+    if (route?.owner === this.#self && !this.#creating.has(streamId)) {
+      this.#host.createStream(streamId, opts);
+      return this.stream<T>(streamId);
+    }
+    const create = async (): Promise<void> => {
+      const r = route ?? (await this.#claims.resolve(streamId));
+      if (r.owner === this.#self) this.#host.createStream(streamId, opts);
+      else await this.#caller.request(r.owner, "create", streamId, encodeJson(hwm === undefined ? {} : { highWaterMark: hwm }), {});
+    };
+    // After an earlier create of the same stream from here, in order.
+    const before = this.#creating.get(streamId);
+    const p = before === undefined ? create() : before.then(create, create);
+    this.#creating.set(streamId, p);
+    // The first reaction: operations queued on `p` find the outcome recorded.
+    p.then(
+      () => {
+        if (this.#creating.get(streamId) === p) this.#creating.delete(streamId);
+      },
+      (error: unknown) => {
+        if (this.#creating.get(streamId) === p) this.#creating.delete(streamId);
+        this.#createErrors.set(streamId, asError(error));
+      },
+    );
+    return this.stream<T>(streamId);
+  }
+
+  /**
+   * Resolves once every `createStream(streamId)` this process made has reached the stream's
+   * host; rejects with the host's refusal (ValidationError for another `highWaterMark`,
+   * ClosedError), which then no operation receives.
+   */
+  async created(streamId: string): Promise<void> {
+    const pending = this.#creating.get(streamId);
+    if (pending !== undefined) await pending.catch(() => undefined);
+    this.#takeCreateError(streamId);
+  }
+
+  /** Appends `data` to the stream, in whichever process hosts it; waits while its buffer is full. */
+  override send<T>(streamId: string, data: T, opts?: WaitOptions): Promise<void> {
+    try {
+      checkName(streamId, "streamId");
+      const timeout = checkTimeout(opts?.timeout, `send to stream ${JSON.stringify(streamId)}`);
+      opts?.signal?.throwIfAborted();
+      if (this.#closed) throw new ClosedError("streaming channel");
+      assertJson(data, `data sent to stream ${JSON.stringify(streamId)}`);
+      const creating = this.#creating.get(streamId);
+      if (creating !== undefined) return settled(creating).then(() => this.send(streamId, data, opts));
+      this.#takeCreateError(streamId);
+      const signal = opts?.signal;
+      const run = (route: Route): Promise<void> =>
+        route.owner === this.#self
+          ? this.#host.send(streamId, data, opts)
+          : (this.#caller.request(route.owner, "send", streamId, encodeJson(data), { timeout, signal }) as Promise<void>);
+      const route = this.#routeNow(streamId);
+      return route !== undefined ? run(route) : this.#claims.resolve(streamId).then(run);
+    } catch (error) {
+      return rejected(error);
+    }
+  }
+
+  /** The next item of the stream, from whichever process hosts it; undefined on timeout, or once closed and drained. */
+  override receive<T>(streamId: string, opts?: WaitOptions): Promise<T | undefined> {
+    try {
+      checkName(streamId, "streamId");
+      const timeout = checkTimeout(opts?.timeout, `receive from stream ${JSON.stringify(streamId)}`);
+      opts?.signal?.throwIfAborted();
+      if (this.#closed) return this.#host.receive<T>(streamId, opts);
+      const creating = this.#creating.get(streamId);
+      if (creating !== undefined) return settled(creating).then(() => this.receive<T>(streamId, opts));
+      this.#takeCreateError(streamId);
+      const signal = opts?.signal;
+      const run = (route: Route): Promise<T | undefined> =>
+        route.owner === this.#self
+          ? this.#host.receive<T>(streamId, opts)
+          : (this.#caller.request(route.owner, "receive", streamId, new Uint8Array(0), { timeout, signal }) as Promise<T | undefined>);
+      const route = this.#routeNow(streamId);
+      return route !== undefined ? run(route) : this.#claims.resolve(streamId).then(run);
+    } catch (error) {
+      return rejected(error);
+    }
+  }
+
+  /**
+   * The stream's items as an async iterable that ends once the stream is closed and drained;
+   * `return()` (breaking out of `for await`) withdraws a pending wait, and an item the host
+   * handed over before the withdrawal arrived is still returned, never lost.
+   */
+  override iterate<T>(streamId: string, opts?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
+    checkName(streamId, "streamId");
+    const signal = opts?.signal;
+    let done = false;
+    let withdraw: AbortController | undefined;
+    const next = async (): Promise<IteratorResult<T, undefined>> => {
+      if (done) return { done: true, value: undefined };
+      signal?.throwIfAborted();
+      const controller = (withdraw = new AbortController());
+      const off = signal === undefined ? undefined : onAbort(signal, (reason) => controller.abort(reason));
+      try {
+        const item = await this.receive<T>(streamId, { signal: controller.signal });
+        if (item === undefined) {
+          done = true;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: item };
+      } catch (error) {
+        if (error === RETURNED) return { done: true, value: undefined };
+        throw error;
+      } finally {
+        off?.();
+        if (withdraw === controller) withdraw = undefined;
+      }
+    };
+    const iterator: AsyncIterableIterator<T> = {
+      next,
+      return: () => {
+        done = true;
+        withdraw?.abort(RETURNED);
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Closes the stream wherever it is hosted: blocked and later senders get ClosedError,
+   * buffered data still drains. Reaches the host in order after this process's earlier
+   * operations on the stream.
+   */
+  override closeStream(streamId: string): void {
+    checkName(streamId, "streamId");
+    if (this.#closed) return;
+    const close = (route: Route): void => {
+      if (route.owner === this.#self) this.#host.closeStream(streamId);
+      else this.#caller.fire(route.owner, "close", streamId);
+    };
+    const creating = this.#creating.get(streamId);
+    const route = creating === undefined ? this.#routeNow(streamId) : undefined;
+    if (route !== undefined) close(route);
+    else void settled(creating).then(() => this.#claims.resolve(streamId)).then(close, () => undefined);
+  }
+
+  /** The ids of the streams this process hosts (see StreamingChannel#streamIds). */
+  override streamIds(): IterableIterator<string> {
+    return this.#host.streamIds();
+  }
+
+  /** A snapshot of stream `streamId` if this process hosts it; otherwise undefined (see {@link fetchInfo}). */
+  override info(streamId: string): StreamInfo | undefined {
+    return this.#host.info(streamId);
+  }
+
+  /**
+   * A snapshot of stream `streamId` from the process hosting it, or undefined if it does not
+   * exist there.
+   */
+  async fetchInfo(streamId: string, opts?: WaitOptions): Promise<StreamInfo | undefined> {
+    checkName(streamId, "streamId");
+    const route = this.#routeNow(streamId) ?? (await this.#claims.resolve(streamId));
+    if (route.owner === this.#self) return this.#host.info(streamId);
+    const info = await this.#caller.request(route.owner, "info", streamId, new Uint8Array(0), { timeout: opts?.timeout, signal: opts?.signal });
+    return (info ?? undefined) as StreamInfo | undefined;
+  }
+
+  /**
+   * Closes the channel: the streams this process hosts close (remote senders blocked on them
+   * get ClosedError, remote receivers drain what is buffered while this process is connected),
+   * and this process's pending waits on streams hosted elsewhere end as in-process (senders
+   * ClosedError, receivers undefined). Streams hosted by other processes stay open. Idempotent.
+   */
+  override close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    super.close();
+    this.#host.close();
+    this.#caller.close();
+  }
+
+  /**
+   * Stops serving this process's streams and removes their claims, so other processes host
+   * them afresh. Called by the backend's `close()`, after {@link close}. @internal
+   */
+  async shutdown(): Promise<void> {
+    this.close();
+    this.#server.close();
+    await this.#claims.close();
+  }
+
+  /** The route to use now, or undefined while it is being resolved (operations then queue behind it, in order). */
+  #routeNow(streamId: string): Route | undefined {
+    return this.#claims.isResolving(streamId) ? undefined : this.#claims.cached(streamId);
+  }
+
+  #takeCreateError(streamId: string): void {
+    if (this.#createErrors.size === 0) return;
+    const error = this.#createErrors.get(streamId);
+    if (error === undefined) return;
+    this.#createErrors.delete(streamId);
+    throw error;
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Resolves once `p` settled, whatever the outcome. */
+function settled(p: Promise<unknown> | undefined): Promise<void> {
+  return p === undefined ? Promise.resolve() : p.then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
+/** A rejected promise with what a synchronous check threw (a signal's reason stays as it is). */
+function rejected<T>(error: unknown): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on unchanged
+  return Promise.reject(error);
+}

@@ -1,0 +1,196 @@
+import { spawn } from "node:child_process";
+import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
+import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
+import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
+import { NatsStreamingChannel } from "../../../src/backends/nats/streaming.js";
+import { ClosedError, ValidationError } from "../../../src/errors.js";
+import { streamingContract, type StreamingPair } from "../../channels/streaming-contract.js";
+import { eventually, withNatsServer } from "./harness.js";
+
+withNatsServer("streams over NATS", (fixture) => {
+  let meshes = 0;
+
+  async function systems(): Promise<{ mesh: string; backends: NatsBackend[]; systems: MultiAgentSystem[] }> {
+    const mesh = `streams${++meshes}`;
+    const backends: NatsBackend[] = [];
+    const list: MultiAgentSystem[] = [];
+    for (let i = 0; i < 2; i++) {
+      const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 });
+      backends.push(backend);
+      list.push(createSystem({ backend }));
+    }
+    return { mesh, backends, systems: list };
+  }
+
+  function channel(system: MultiAgentSystem): NatsStreamingChannel {
+    const c = system.communication.streaming;
+    if (!(c instanceof NatsStreamingChannel)) throw new Error("the system does not stream over NATS");
+    return c;
+  }
+
+  async function pair(swap: boolean): Promise<StreamingPair> {
+    const { systems: [s1, s2] } = await systems();
+    const [x, y] = swap ? [s2!, s1!] : [s1!, s2!];
+    return {
+      a: x.communication.streaming,
+      b: y.communication.streaming,
+      info: (id) => channel(x).fetchInfo(id),
+      created: (side, id) => (side as NatsStreamingChannel).created(id),
+      elapse: () => Promise.resolve(),
+      close: async () => {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      },
+    };
+  }
+
+  // Each side in turn starts the streams (so hosts them): every operation runs both locally and remotely.
+  streamingContract("NatsStreamingChannel (first side hosts)", () => pair(false));
+  streamingContract("NatsStreamingChannel (second side hosts)", () => pair(true));
+
+  describe("NatsStreamingChannel", () => {
+    it("rejects data that is not JSON with ValidationError, before it leaves the process", async () => {
+      const { systems: [s1, s2] } = await systems();
+      try {
+        await expect(s1!.communication.streaming.send("j", new Date())).rejects.toBeInstanceOf(ValidationError);
+        await expect(s2!.communication.streaming.send("j", { ok: [1, "two"] })).resolves.toBeUndefined();
+        await expect(s1!.communication.streaming.receive("j")).resolves.toEqual({ ok: [1, "two"] });
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
+    it("fails waits on a stream fast with ClosedError when its host process dies, then hosts the stream afresh", async () => {
+      const mesh = `streams${++meshes}`;
+      // The host: another process, killed with SIGKILL (no goodbye of any kind).
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", HOST_PROGRAM], {
+        cwd: process.cwd(),
+        env: { ...process.env, NATS_URL: fixture().server.url, COVEY_MESH: mesh },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      const ready = new Promise<void>((resolve, reject) => {
+        let out = "";
+        child.stdout.setEncoding("utf8");
+        child.stdout.on("data", (chunk: string) => {
+          out += chunk;
+          if (out.includes("ready")) resolve();
+        });
+        child.once("exit", (code) => reject(new Error(`the host process exited with ${String(code)}`)));
+      });
+      const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 });
+      const system = createSystem({ backend });
+      const other = createSystem({ backend: await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 }) });
+      try {
+        await ready;
+        const streams = channel(system);
+        const blocked = streams.send("full", "waits", { timeout: 30_000 });
+        const waiting = streams.receive("empty", { timeout: 30_000 });
+        const settled = Promise.allSettled([blocked, waiting]);
+        // Both wait at the host.
+        const infos = await waitFor(
+          () => Promise.all([streams.fetchInfo("full"), streams.fetchInfo("empty")]),
+          ([full, empty]) => full?.blockedSenders === 1 && empty?.waitingReceivers === 1,
+        );
+        expect(infos).toMatchObject([{ blockedSenders: 1, buffered: 1 }, { waitingReceivers: 1 }]);
+        const killedAt = Date.now();
+        process.kill(child.pid!, "SIGKILL");
+        const [s1, s2] = await settled;
+        const noticedAfter = Date.now() - killedAt;
+        expect(s1).toMatchObject({ status: "rejected", reason: expect.any(ClosedError) as unknown });
+        expect(s2).toMatchObject({ status: "rejected", reason: expect.any(ClosedError) as unknown });
+        // Three heartbeats of 200 ms, not the 30 s timeout.
+        expect(noticedAfter).toBeLessThan(2_000);
+        // The next operation finds the host gone; the one after starts the stream afresh, hosted here.
+        await expect(streams.send("full", "lost?")).rejects.toBeInstanceOf(ClosedError);
+        await streams.send("full", "fresh");
+        expect(streams.info("full")).toMatchObject({ buffered: 1, highWaterMark: 16 });
+        await expect(other.communication.streaming.receive("full", { timeout: 5_000 })).resolves.toBe("fresh");
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await system.shutdown();
+        await other.shutdown();
+      }
+    });
+
+    it("puts an item back at the head when its receiver never acknowledges it (a plain NATS client)", async () => {
+      const { backends, systems: [s1, s2] } = await systems();
+      const raw = await fixture().connect();
+      try {
+        const host = backends[0]!;
+        const streams = s1!.communication.streaming;
+        streams.createStream("ack", { highWaterMark: 4 });
+        for (const item of ["first", "second"]) await streams.send("ack", item);
+        // A receive as any NATS client can send it (docs/wire.md, "Streams"): it gets the item and never acks.
+        const inbox = createInbox();
+        const answered = new Promise<Msg>((resolve) => {
+          raw.subscribe(inbox, { max: 1, callback: (_err, m) => resolve(m) });
+        });
+        const h = natsHeaders();
+        h.set("Covey-Timeout", "1000");
+        raw.publish(`covey.${host.mesh}.stream.${host.processId}.receive.ack`, new Uint8Array(0), { reply: inbox, headers: h });
+        const m = await answered;
+        expect(m.headers?.get("Covey-Status")).toBe("ok");
+        expect(m.json()).toEqual({ item: "first" });
+        expect(streams.info("ack")).toMatchObject({ buffered: 1 });
+        // Three heartbeats later the item is back at the head, before "second".
+        await eventually(() => streams.info("ack")?.buffered, (n) => n === 2);
+        await expect(s2!.communication.streaming.receive("ack")).resolves.toBe("first");
+        await expect(s2!.communication.streaming.receive("ack")).resolves.toBe("second");
+        // An acknowledged item stays taken: covey receivers ack, so nothing comes back.
+        await streams.send("ack", "third");
+        await expect(s2!.communication.streaming.receive("ack")).resolves.toBe("third");
+        await expect(s2!.communication.streaming.receive("ack", { timeout: 1_000 })).resolves.toBeUndefined();
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
+    it("refuses another highWaterMark for a stream hosted elsewhere on the next operation", async () => {
+      const { systems: [s1, s2] } = await systems();
+      try {
+        s1!.communication.streaming.createStream("h", { highWaterMark: 2 });
+        await s1!.communication.streaming.send("h", 1);
+        s2!.communication.streaming.createStream("h", { highWaterMark: 3 });
+        // The operation issued while the options travel waits for them and gets the refusal.
+        await expect(s2!.communication.streaming.send("h", 2)).rejects.toBeInstanceOf(ValidationError);
+        await expect(s2!.communication.streaming.receive("h")).resolves.toBe(1);
+        channel(s2!).createStream("h", { highWaterMark: 4 });
+        await expect(channel(s2!).created("h")).rejects.toBeInstanceOf(ValidationError);
+        channel(s2!).createStream("h", { highWaterMark: 2 });
+        await expect(channel(s2!).created("h")).resolves.toBeUndefined();
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+  });
+});
+
+/** Resolves with `probe()`'s value once `done(value)` holds, checking every 10 ms; fails after 5 s. */
+async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const end = Date.now() + 5_000;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > end) throw new Error(`condition not met within 5 s; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The host process of the death test: hosts "full" (holding one item, highWaterMark 1) and "empty". */
+const HOST_PROGRAM = `
+const root = process.cwd();
+const { natsBackend } = await import(root + "/src/backends/nats/index.ts");
+const { createSystem } = await import(root + "/src/index.ts");
+const system = createSystem({ backend: await natsBackend({ servers: process.env.NATS_URL, mesh: process.env.COVEY_MESH, storage: "memory", heartbeatMs: 200 }) });
+const streams = system.communication.streaming;
+streams.createStream("full", { highWaterMark: 1 });
+await streams.send("full", "held");
+streams.createStream("empty");
+await streams.receive("empty", { timeout: 0 });
+console.log("ready");
+setInterval(() => undefined, 60_000);
+`;
