@@ -53,7 +53,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 withNatsServer("NATS backend faults", (fixture) => {
   describe("a worker process killed mid-task", () => {
-    it("fails its caller fast, and a retry is finished by another instance, the task worked once", async () => {
+    it("fails its caller fast, its lease frees the task's lock, and a retry is finished by another instance, the task worked once", async () => {
       const env = { NATS_URL: fixture().server.url, COVEY_MESH: "kill" };
       const caller = createSystem({ backend: await natsBackend({ servers: fixture().server.url, mesh: "kill", storage: "memory", heartbeatMs: 200 }) });
       const first = await startWorker(env);
@@ -72,8 +72,13 @@ withNatsServer("NATS backend faults", (fixture) => {
         // Another instance takes the retry and finishes it; the task is done exactly once.
         second = await startWorker(env);
         expect(await caller.call("job", { id: "t1", hang: false }, { timeout: 20_000 })).toEqual({ id: "t1", done: true });
-        const done = (await caller.kv.get<string[]>("done:t1"))?.value;
-        expect(done).toHaveLength(1);
+        // The killed worker's lease freed the task's lock: the second took it with a newer token,
+        // and only that run finished.
+        const started = (await caller.kv.get<number[]>("started:t1"))?.value;
+        const done = (await caller.kv.get<number[]>("done:t1"))?.value;
+        expect(started).toHaveLength(2);
+        expect(started![1]!).toBeGreaterThan(started![0]!);
+        expect(done).toEqual([started![1]]);
       } finally {
         if (first.child.exitCode === null && first.child.signalCode === null) first.child.kill("SIGKILL");
         if (second !== undefined) {
