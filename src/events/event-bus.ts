@@ -52,7 +52,10 @@ const BUS_SOURCE = "event-bus";
  * process's handlers finished (other processes run theirs on their own time). Event payloads
  * must then be JSON data (a ValidationError otherwise, before anything is sent), and the
  * `error_occurred` event about a failing handler is sent like any other, so every process sees
- * it.
+ * it. Every process runs its handlers for every event, a `ReactiveCoordinator`'s default
+ * reactions included: on shared state they write the same result once per process (they are
+ * idempotent, and each process applies them in the shared order, so `active_agents` ends the
+ * same whichever process lags; a reader can briefly see a lagging process's older view).
  *
  * @typeParam Events - event type → payload type, e.g. `{ task_completed: { taskId: string } }`.
  * @example
