@@ -204,6 +204,23 @@ export function eventBusContract(name: string, factory: (opts?: SharedBusOptions
         expect(b.listenerCount("unsub")).toBe(0);
       }));
 
+    it("lets a handler emit and await another event (no deadlock), on either side", () =>
+      withBuses(undefined, async ({ a, b, eventually }) => {
+        b.subscribe("step.one", async (e) => {
+          await b.emit({ type: "step.two", source: "b", payload: { after: e.id } });
+        });
+        const chained: string[] = [];
+        a.subscribe("step.one", async (e) => {
+          const next = a.once("step.local", { timeout: 10_000 });
+          await a.emit({ type: "step.local", source: "a", payload: { after: e.id } });
+          chained.push((await next).type);
+        });
+        const first = await a.emit({ type: "step.one", source: "a" });
+        expect(chained).toEqual(["step.local"]);
+        const two = await eventually(() => a.getHistory({ type: "step.two" }), (h) => h.length === 1);
+        expect(two[0]!.payload).toEqual({ after: first.id });
+      }));
+
     it("refuses an event it cannot carry with ValidationError", () =>
       withBuses(undefined, async ({ a }) => {
         await expect(a.emit({ type: "*", source: "s" })).rejects.toBeInstanceOf(ValidationError);
