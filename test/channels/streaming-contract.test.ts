@@ -1,4 +1,6 @@
+import { describe, expect, it } from "vitest";
 import { StreamingChannel } from "../../src/channels/streaming.js";
+import { ClosedError } from "../../src/errors.js";
 import { VirtualClock } from "../../src/testing/virtual-clock.js";
 import { streamingContract } from "./streaming-contract.js";
 
@@ -11,10 +13,40 @@ streamingContract("StreamingChannel (in-process)", () => {
     b: channel,
     info: (id: string) => channel.info(id),
     created: () => Promise.resolve(),
+    idle: () => clock.pending === 0,
     elapse: (ms: number) => clock.advance(ms),
     close: () => {
       channel.close();
       return Promise.resolve();
     },
+  });
+});
+
+describe("StreamingChannel#putBack (an item a remote receiver could not take)", () => {
+  it("puts the item at the head, even on a full stream, and hands it to a waiting receiver first", async () => {
+    const streams = new StreamingChannel({ clock: new VirtualClock() });
+    streams.createStream("s", { highWaterMark: 2 });
+    await streams.send("s", 2);
+    await streams.send("s", 3);
+    streams.putBack("s", 1);
+    expect(streams.info("s")).toMatchObject({ buffered: 3, highWaterMark: 2 });
+    expect([await streams.receive("s"), await streams.receive("s"), await streams.receive("s")]).toEqual([1, 2, 3]);
+    const waiting = streams.receive("s");
+    streams.putBack("s", "back");
+    await expect(waiting).resolves.toBe("back");
+  });
+
+  it("brings back a stream that ended meanwhile, closed and holding the item, then ends it again", async () => {
+    const streams = new StreamingChannel({ clock: new VirtualClock() });
+    await streams.send("s", "taken");
+    streams.closeStream("s");
+    await expect(streams.receive("s")).resolves.toBe("taken");
+    expect(streams.info("s")).toBeUndefined();
+    streams.putBack("s", "taken");
+    expect(streams.info("s")).toMatchObject({ buffered: 1, closed: true });
+    await expect(streams.send("s", "late")).rejects.toBeInstanceOf(ClosedError);
+    await expect(streams.receive("s")).resolves.toBe("taken");
+    await expect(streams.receive("s")).resolves.toBeUndefined();
+    await expect(streams.send("s", "later")).rejects.toBeInstanceOf(ClosedError);
   });
 });

@@ -19,6 +19,8 @@ export interface StreamingPair {
   created(side: StreamingChannel, streamId: string): Promise<void>;
   /** Lets `ms` of the channels' clock pass (advances a virtual clock; real time passes by itself). */
   elapse(ms: number): Promise<void>;
+  /** True when no wait is left anywhere: no timer in-process, nothing in flight between processes. */
+  idle(): boolean | Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export function streamingContract(name: string, factory: () => Promise<Streaming
     const pair = await factory();
     try {
       await body(pair);
+      // Every wait of the test ended: none may leave a timer, a waiter or an unacknowledged item behind.
+      await until(() => pair.idle(), "nothing left behind once every wait ended");
     } finally {
       await pair.close();
     }

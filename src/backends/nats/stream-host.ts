@@ -57,6 +57,11 @@ export class StreamHost {
       } });
   }
 
+  /** Remote waits running here. */
+  get served(): number {
+    return this.#incoming.size;
+  }
+
   /** Items handed to remote receivers and not acknowledged yet. */
   get unacked(): number {
     return this.#unacked.size;

@@ -256,6 +256,15 @@ export class NatsStreamingChannel extends StreamingChannel {
   }
 
   /**
+   * What this process has in flight across processes: its operations waiting for a host's
+   * answer, the remote waits it runs as a host, and the items it handed to remote receivers
+   * that have not acknowledged them yet. All zero once every wait ended. @internal
+   */
+  get inFlight(): { calls: number; served: number; unacked: number } {
+    return { calls: this.#caller.pending, served: this.#server.served, unacked: this.#server.unacked };
+  }
+
+  /**
    * Closes the channel: the streams this process hosts close (remote senders blocked on them
    * get ClosedError, remote receivers drain what is buffered while this process is connected),
    * and this process's pending waits on streams hosted elsewhere end as in-process (senders

@@ -37,6 +37,7 @@ withNatsServer("streams over NATS", (fixture) => {
       b: y.communication.streaming,
       info: (id) => channel(x).fetchInfo(id),
       created: (side, id) => (side as NatsStreamingChannel).created(id),
+      idle: () => [channel(x), channel(y)].every((c) => c.inFlight.calls === 0 && c.inFlight.served === 0 && c.inFlight.unacked === 0),
       elapse: () => Promise.resolve(),
       close: async () => {
         await s1!.shutdown();
