@@ -118,6 +118,56 @@ withNatsServer("sync primitives over NATS", (fixture) => {
       }
     });
 
+    it("keeps holders apart across three processes: a section starts only after the previous one ended or lost its lease", async () => {
+      const mesh = `sync${++meshes}`;
+      const members = [await join(mesh), await join(mesh), await join(mesh)];
+      try {
+        // Some sections outlast their 150 ms lease on purpose (no autoRenew): their scope signal
+        // must abort before anyone else gets in.
+        interface Section { token: number; start: number; end: number; lostAt: number }
+        const sections: Section[] = [];
+        let seed = 7;
+        const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+        const runs = members.flatMap(({ system }, p) =>
+          [0, 1, 2].map(async (a) => {
+            for (let i = 0; i < 4; i++) {
+              const work = random() < 0.25 ? 250 : Math.floor(random() * 40);
+              await system.sync
+                .getLock("hot")
+                .withLock(
+                  `p${p}a${a}`,
+                  async (token, { signal }) => {
+                    const section: Section = { token, start: performance.now(), end: Infinity, lostAt: Infinity };
+                    sections.push(section);
+                    signal.addEventListener("abort", () => (section.lostAt = performance.now()), { once: true });
+                    await new Promise((resolve) => setTimeout(resolve, work));
+                    section.end = performance.now();
+                  },
+                  { ttl: 150, timeout: 60_000 },
+                )
+                .catch((e: unknown) => {
+                  // A section that outlived its lease is refused: the lease was lost under it.
+                  if (!(e instanceof Error) || e.name !== "TimeoutError") throw e;
+                });
+            }
+          }),
+        );
+        await Promise.all(runs);
+        expect(sections).toHaveLength(36);
+        const byToken = [...sections].sort((x, y) => x.token - y.token);
+        expect(new Set(byToken.map((s) => s.token)).size).toBe(36);
+        for (let i = 1; i < byToken.length; i++) {
+          const before = byToken[i - 1]!;
+          const next = byToken[i]!;
+          // Timer granularity allowance: 2 ms.
+          expect(next.start + 2).toBeGreaterThanOrEqual(Math.min(before.end, before.lostAt));
+        }
+        expect(byToken.some((s) => s.lostAt < Infinity)).toBe(true);
+      } finally {
+        for (const { system } of members) await system.shutdown();
+      }
+    }, 120_000);
+
     it("runs the textbook task flow across processes: one lock per task, each task once", async () => {
       const mesh = `sync${++meshes}`;
       const one = await join(mesh);
