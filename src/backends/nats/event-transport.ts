@@ -111,14 +111,19 @@ export class NatsEventTransport implements EventTransport {
     await this.#follow();
     const info = await this.#jsm.streams.info(this.#subjects.stream);
     if (info.state.messages === 0 || this.#position >= info.state.last_seq) return;
-    await new Promise<void>((resolve, reject) => {
-      const waiter = { seq: info.state.last_seq, resolve };
-      this.#waiters.push(waiter);
-      setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new TimeoutError(`loading the events of stream ${this.#subjects.stream}`, this.#publishTimeout));
-      }, this.#publishTimeout).unref();
-    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const waiter = { seq: info.state.last_seq, resolve };
+        this.#waiters.push(waiter);
+        timer = setTimeout(() => {
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          reject(new TimeoutError(`loading the events of stream ${this.#subjects.stream}`, this.#publishTimeout));
+        }, this.#publishTimeout);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   attach(sink: EventSink): void {
@@ -129,14 +134,13 @@ export class NatsEventTransport implements EventTransport {
     sink.retain(early.length > sink.historyLimit ? early.slice(early.length - sink.historyLimit) : early);
     const want = maxMsgs(sink.historyLimit);
     if (want !== this.#maxMsgs) {
-      // The stream keeps what the bus keeps; the last process that joined with another limit sets it.
+      // The stream keeps what the bus keeps; the last process that joined with another limit
+      // sets it. Publishes wait for the change (all of them, so they stay in call order).
       this.#ready = this.#jsm.streams.update(this.#subjects.stream, { max_msgs: want }).then(
         () => {
           this.#maxMsgs = want;
-          this.#ready = undefined;
         },
         (error: unknown) => {
-          this.#ready = undefined;
           if (!this.#closed) process.emitWarning(`covey: could not set max_msgs of stream ${this.#subjects.stream} to ${want}: ${String(error)}`, { code: "COVEY_NATS_EVENTS" });
         },
       );
