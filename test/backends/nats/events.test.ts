@@ -88,6 +88,27 @@ withNatsServer("EventBus over NATS", (fixture) => {
       }
     });
 
+    it("resolves every emit even when the stream discards events faster than a consumer reads them (historyLimit 1)", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh, { historyLimit: 1 });
+      const b = await join(mesh, { historyLimit: 1 });
+      try {
+        const emits: Promise<CoveyEvent>[] = [];
+        for (let i = 0; i < 50; i++) {
+          emits.push(a.events.emit("a", "burst", { i }));
+          emits.push(b.events.emit("b", "burst", { i }));
+        }
+        const sent = await Promise.all(emits);
+        expect(new Set(ids(sent)).size).toBe(100);
+        const last = await b.events.emit("b", "last", {});
+        await eventually(() => ids(a.events.eventBus.getHistory()), (h) => h[0] === last.id);
+        expect(ids(b.events.eventBus.getHistory())).toEqual([last.id]);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+
     it("publishes on covey.<mesh>.events.<type> with the whole event as JSON (docs/wire.md)", async () => {
       const mesh = nextMesh();
       const a = await join(mesh);
