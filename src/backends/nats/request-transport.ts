@@ -1,7 +1,7 @@
 import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { Message, RequestHandler } from "../../channels/message.js";
 import type { ReplySink, RequestScope, RequestTransport } from "../../channels/transport.js";
-import { ClosedError, CoveyError, TimeoutError } from "../../errors.js";
+import { ClosedError, CoveyError, TimeoutError, ValidationError } from "../../errors.js";
 import { passThrough } from "../../runtime/pass-through.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { fromNats } from "./nats-errors.js";
@@ -194,7 +194,8 @@ export class NatsRequestTransport implements RequestTransport {
       if (status === "error") out.sink.fail(decodeError(decodeJson(m.data) as WireError));
       else out.sink.reply(decodeJson(m.data));
     } catch (error) {
-      out.sink.fail(error);
+      // A responder that is not covey answered with something that is not JSON.
+      out.sink.fail(error instanceof CoveyError ? error : notJson(`reply from ${JSON.stringify(out.recipient)}`, error));
     }
   }
 
@@ -228,7 +229,7 @@ export class NatsRequestTransport implements RequestTransport {
     try {
       payload = decodeJson(m.data);
     } catch (error) {
-      fail(passThrough(error instanceof CoveyError ? error : new TypeError(`request payload is not JSON: ${String(error)}`)));
+      fail(passThrough(error instanceof CoveyError ? error : notJson(`request payload to ${JSON.stringify(recipient)}`, error)));
       return;
     }
     const message: Message = {
@@ -348,4 +349,8 @@ function subscribe(nc: NatsConnection, subject: string, what: string, fn: (m: Ms
   } catch (error) {
     throw fromNats(error, { operation: what });
   }
+}
+
+function notJson(what: string, cause: unknown): ValidationError {
+  return new ValidationError(`${what} is not JSON`, [{ path: [], message: "not JSON" }], { cause });
 }

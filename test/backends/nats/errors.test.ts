@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSystem, defineAgent, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
 import { fromNats, mapNats } from "../../../src/backends/nats/nats-errors.js";
-import { BackendError, ClosedError, CoveyError, NoResponderError, TimeoutError, ValidationError } from "../../../src/errors.js";
+import { BackendError, ClosedError, CoveyError, HandlerError, NoResponderError, TimeoutError, ValidationError } from "../../../src/errors.js";
 import { withNatsServer } from "./harness.js";
 import { startNatsServer, type NatsServer } from "./server.js";
 
@@ -124,6 +124,29 @@ withNatsServer("NATS errors mapped at the boundary", (fixture) => {
       const mapped = fromNats(await pending, { operation: "request" });
       expect(mapped).toBeInstanceOf(ClosedError);
       silent.unsubscribe();
+    });
+  });
+
+  describe("malformed messages from plain NATS clients", () => {
+    it("answers a request whose body is not JSON with an INVALID error reply, and a caller gets ValidationError for a reply that is not JSON", async () => {
+      const a = await system();
+      const mesh = `err${meshes}`;
+      const nc = fixture().nc;
+      const raw = nc.subscribe(`covey.${mesh}.agent.plain`, { callback: (_err, m) => m.respond(new TextEncoder().encode("not json {")) });
+      try {
+        await a.system.addAgent(defineAgent({ name: "echo", handler: (x: unknown) => x }));
+        await nc.flush();
+        const reply = await nc.request(`covey.${mesh}.agent.echo`, new TextEncoder().encode("{broken"), { timeout: 2_000 });
+        expect(reply.headers?.get("Covey-Status")).toBe("error");
+        expect(reply.json()).toMatchObject({ name: "ValidationError", code: "INVALID", direct: true });
+        const err = await rejection(a.system.communication.requestReply.request("me", "plain", 1, { timeout: 2_000 }));
+        expect(err).toBeInstanceOf(HandlerError);
+        expect((err as HandlerError).cause).toBeInstanceOf(ValidationError);
+        expect(((err as HandlerError).cause as ValidationError).message).toBe('reply from "plain" is not JSON');
+      } finally {
+        raw.unsubscribe();
+        await a.system.shutdown();
+      }
     });
   });
 
