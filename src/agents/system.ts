@@ -248,6 +248,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     checkName(spec.name, "name");
     const concurrency = spec.concurrency ?? 1;
     checkConcurrency(concurrency);
+    // On a shared backend the instance number comes from the mesh, so `${name}#n` names one
+    // instance in every process. Asked first: what follows decides in one synchronous step.
+    const meshNumber = this.#backend?.nextInstance === undefined ? undefined : await this.#backend.nextInstance(spec.name);
+    this.#checkOpen();
     let group = this.#groups.get(spec.name);
     if (group === undefined) {
       if (this.#agents.has(spec.name)) throw taken(spec.name);
@@ -257,6 +261,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     }
     // Never a used id: not one of an instance removed earlier, nor an agent added by id.
     let n = this.#added.get(spec.name) ?? 0;
+    if (meshNumber !== undefined && meshNumber - 1 > n) n = meshNumber - 1;
     let agentId: string;
     do agentId = `${spec.name}#${++n}`;
     while (this.#agents.has(agentId) || this.#groups.has(agentId));

@@ -64,6 +64,12 @@ export interface Backend {
   catalog(local: CatalogEntry[]): CatalogEntry[];
   /** The system added or removed agents: the backend republishes its catalog entries. @internal */
   agentsChanged(): Promise<void>;
+  /**
+   * The number of the next instance of spec `name` across every process of the backend, so
+   * instance ids `${name}#n` are unique on the whole mesh. Absent in-process (each system
+   * numbers its own instances, deterministically). @internal
+   */
+  nextInstance?(name: string): Promise<number>;
   /** Releases what the backend holds (its connection). Called by `system.shutdown()`. @internal */
   close(): Promise<void>;
 }

@@ -143,6 +143,11 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
       catalog(): CatalogEntry[] {
         return catalog.list();
       },
+      async nextInstance(name: string): Promise<number> {
+        // A counter per spec name in the sync bucket: one revision-checked increment each.
+        const { value } = await syncStore.update<number>(`seq:${name}`, (n) => (n ?? 0) + 1);
+        return value;
+      },
       agentsChanged(): Promise<void> {
         return catalog.changed();
       },

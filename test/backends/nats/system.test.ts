@@ -51,6 +51,24 @@ withNatsServer("MultiAgentSystem over NATS", (fixture) => {
       }
     });
 
+    it("numbers instances across the mesh: an instance id names one instance in every process", async () => {
+      const [one, two] = await pair();
+      try {
+        const a = await one.addAgent(upper);
+        const b = await two.addAgent(upper);
+        const c = await one.addAgent(upper);
+        expect([a.agentId, b.agentId, c.agentId]).toEqual(["text.upper#1", "text.upper#2", "text.upper#3"]);
+        const whoAnswers = defineAgent({ name: "who", handler: (_: unknown, ctx) => ctx.agentId });
+        await one.addAgent(whoAnswers);
+        await two.addAgent(whoAnswers);
+        // Every call to "who#2" lands on the one instance of that id, in the other process.
+        for (let i = 0; i < 5; i++) expect(await one.call("who#2", {})).toBe("who#2");
+      } finally {
+        await one.shutdown();
+        await two.shutdown();
+      }
+    });
+
     it("rejects with NoResponderError at once when nobody serves the name", async () => {
       const [a, b] = await pair();
       try {
