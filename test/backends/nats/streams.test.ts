@@ -149,6 +149,48 @@ withNatsServer("streams over NATS", (fixture) => {
       }
     });
 
+    it("ends a remote receive with undefined when its system shuts down, and the host keeps the next item for others", async () => {
+      const { systems: [host, leaving] } = await systems();
+      try {
+        const streams = channel(host);
+        streams.createStream("bye");
+        const waiting = leaving!.communication.streaming.receive("bye");
+        await waitFor(() => streams.fetchInfo("bye"), (info) => info?.waitingReceivers === 1);
+        await leaving!.shutdown();
+        await expect(waiting).resolves.toBeUndefined();
+        // The gone receiver's wait was withdrawn at the host: it takes nothing.
+        await waitFor(() => streams.fetchInfo("bye"), (info) => info?.waitingReceivers === 0);
+        await streams.send("bye", "kept");
+        await expect(streams.receive("bye", { timeout: 0 })).resolves.toBe("kept");
+        expect(streams.inFlight).toEqual({ calls: 0, served: 0, unacked: 0 });
+      } finally {
+        await host!.shutdown();
+        await leaving!.shutdown();
+      }
+    });
+
+    it("rejects remote senders blocked on a stream when its host shuts down; the stream then starts afresh elsewhere", async () => {
+      const { systems: [host, user] } = await systems();
+      try {
+        const streams = channel(user!);
+        host!.communication.streaming.createStream("moving", { highWaterMark: 1 });
+        await host!.communication.streaming.send("moving", "held");
+        const blocked = streams.send("moving", "blocked");
+        await waitFor(() => streams.fetchInfo("moving"), (info) => info?.blockedSenders === 1);
+        const refused = expect(blocked).rejects.toBeInstanceOf(ClosedError);
+        await host!.shutdown();
+        await refused;
+        // The host left (its claims deleted): the next operation reports it, the one after hosts the stream here.
+        await expect(streams.send("moving", "x")).rejects.toBeInstanceOf(ClosedError);
+        await streams.send("moving", "fresh");
+        expect(streams.info("moving")).toMatchObject({ buffered: 1 });
+        await expect(streams.receive("moving")).resolves.toBe("fresh");
+      } finally {
+        await host!.shutdown();
+        await user!.shutdown();
+      }
+    });
+
     it("refuses another highWaterMark for a stream hosted elsewhere on the next operation", async () => {
       const { systems: [s1, s2] } = await systems();
       try {
