@@ -152,7 +152,7 @@ withNatsServer("streams over NATS", (fixture) => {
     it("ends a remote receive with undefined when its system shuts down, and the host keeps the next item for others", async () => {
       const { systems: [host, leaving] } = await systems();
       try {
-        const streams = channel(host);
+        const streams = channel(host!);
         streams.createStream("bye");
         const waiting = leaving!.communication.streaming.receive("bye");
         await waitFor(() => streams.fetchInfo("bye"), (info) => info?.waitingReceivers === 1);
