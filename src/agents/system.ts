@@ -1,5 +1,5 @@
 import { CommunicationHub } from "../channels/index.js";
-import { ClosedError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
+import { ClosedError, HandlerError, NoCapableAgentError, NoResponderError, TimeoutError, ValidationError } from "../errors.js";
 import { onAbort } from "../runtime/abort.js";
 import { EventBus, EventType, ReactiveCoordinator } from "../events/index.js";
 import { systemClock, type Clock } from "../runtime/clock.js";
@@ -78,6 +78,12 @@ export interface AddAgentOptions {
 }
 
 const CALLER = "system";
+
+/**
+ * The request name under which a process of a shared backend takes tasks of `capability` from
+ * other processes (one responder per process and capability; a queue group picks the process).
+ */
+const taskRoute = (capability: string): string => `\u0000task:${capability}`;
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -116,6 +122,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
   #idleWaiters: (() => void)[] = [];
   #closed = false;
   readonly #backend: Backend | undefined;
+  /** Whether the backend is shared with other processes (tasks then travel between them). */
+  readonly #shared: boolean;
+  /** Per capability of this process's agents: how many have it, and its task route's unregister. */
+  readonly #taskRoutes = new Map<string, { agents: number; unregister: () => void }>();
   readonly #inspectors = new Set<Inspector>();
 
   constructor(opts: SystemOptions = {}) {
@@ -135,6 +145,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     const historyLimit = opts.historyLimit;
     // On the system's runtime, watch deliveries go through its scheduler like every other hand-over.
     const backend = (this.#backend = opts.backend);
+    this.#shared = backend !== undefined && backend.kind !== "in-process";
     // A backend's parts replace the in-process defaults; the parts it leaves out stay in-process.
     const parts = backend?.attach({
       runtime,
@@ -280,6 +291,7 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     const agent = this.#agents.get(agentId);
     if (agent === undefined) return false;
     this.#agents.delete(agentId);
+    if (this.#shared) for (const capability of new Set(agent.capabilities)) this.#dropTaskRoute(capability);
     const group = this.#groups.get(agent.name);
     if (group !== undefined) {
       group.remove(agent);
@@ -295,7 +307,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
 
   /**
    * Runs a task on the least busy agent having `task.type` (default "general") among its
-   * capabilities, through that agent's mailbox, with the textbook task flow.
+   * capabilities, through that agent's mailbox, with the textbook task flow. Over a shared
+   * backend (NATS) an agent of this process is preferred; when none has the capability, the
+   * task goes to another process of the mesh that has one (its least busy agent), with the
+   * same outcome: the work's value, or what the work threw.
    *
    * Without a `timeout` it waits until the task ends. When `timeout` passes or `signal`
    * aborts, it rejects at once (TimeoutError / the signal's reason); a task still queued
@@ -308,11 +323,11 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     const timeout = checkTimeout(opts.timeout, "submitTask");
     opts.signal?.throwIfAborted();
     const type = task.type ?? "general";
-    let chosen: CoordinatedAgent | undefined;
-    for (const agent of this.#agents.values()) {
-      if (agent.capabilities.includes(type) && (chosen === undefined || agent.load < chosen.load)) chosen = agent;
+    const chosen = this.#leastBusy(type);
+    if (chosen === undefined) {
+      if (!this.#shared) throw new NoCapableAgentError(type);
+      return this.#submitRemote(task, type, opts);
     }
-    if (chosen === undefined) throw new NoCapableAgentError(type);
     const agent = chosen;
     this.#runtime.tracer?.record("task", CALLER, agent.agentId, type, task.id);
     this.#begin();
@@ -321,6 +336,63 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     } finally {
       this.#end();
     }
+  }
+
+  #leastBusy(capability: string): CoordinatedAgent | undefined {
+    let chosen: CoordinatedAgent | undefined;
+    for (const agent of this.#agents.values()) {
+      if (agent.capabilities.includes(capability) && (chosen === undefined || agent.load < chosen.load)) chosen = agent;
+    }
+    return chosen;
+  }
+
+  // A task for another process: sent on its capability's task route, whose responders (one per
+  // process having the capability) run it as submitTask does locally.
+  async #submitRemote(task: Task, type: string, opts: CallOptions): Promise<unknown> {
+    this.#runtime.tracer?.record("task", CALLER, taskRoute(type), type, task.id);
+    this.#begin();
+    try {
+      // No deadline unless one is given, as for a local task.
+      const requestOpts = opts.signal === undefined ? { timeout: opts.timeout ?? Infinity } : { timeout: opts.timeout ?? Infinity, signal: opts.signal };
+      return await this.communication.requestReply.request(CALLER, taskRoute(type), task, requestOpts);
+    } catch (error) {
+      // Nobody serves the route, or its last capable agent left meanwhile.
+      if (error instanceof NoResponderError || (error as { code?: unknown } | null)?.code === "NO_CAPABLE_AGENT") throw new NoCapableAgentError(type);
+      // What the work threw, as a local task rejects with it (not wrapped in a HandlerError).
+      if (error instanceof HandlerError) throw error.cause;
+      throw error;
+    } finally {
+      this.#end();
+    }
+  }
+
+  #addTaskRoute(capability: string): void {
+    const route = this.#taskRoutes.get(capability);
+    if (route !== undefined) {
+      route.agents++;
+      return;
+    }
+    const unregister = this.communication.requestReply.registerHandler(taskRoute(capability), (m, scope) => {
+      const task = m.payload;
+      try {
+        checkTask(task);
+      } catch (error) {
+        // checkTask throws ValidationError only: the sender's own error, not a failure here.
+        throw passThrough(error as ValidationError);
+      }
+      const agent = this.#leastBusy(capability);
+      if (agent === undefined) throw passThrough(new NoCapableAgentError(capability));
+      this.#runtime.tracer?.record("task", m.sender, agent.agentId, capability, task.id);
+      return agent.runTask(task, scope);
+    });
+    this.#taskRoutes.set(capability, { agents: 1, unregister });
+  }
+
+  #dropTaskRoute(capability: string): void {
+    const route = this.#taskRoutes.get(capability);
+    if (route === undefined || --route.agents > 0) return;
+    this.#taskRoutes.delete(capability);
+    route.unregister();
   }
 
   /**
@@ -504,6 +576,8 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
         });
       }
     }
+    // Other processes of a shared backend send this process their tasks for these capabilities.
+    if (this.#shared) for (const capability of new Set(capabilities)) this.#addTaskRoute(capability);
     await agent.start();
     // A shared backend publishes the new instance count to the mesh's catalog.
     await this.#backend?.agentsChanged().catch(() => undefined);

@@ -306,6 +306,38 @@ export function systemContract(name: string, makePair: () => Promise<SystemPair>
       });
     });
 
+    it("routes submitTask from the other side to an agent having the capability, with the same outcomes", async () => {
+      await withPair(async ({ a, b, until }) => {
+        let sawAbort: Promise<unknown> | undefined;
+        await a.addAgent("remote-analyst", ["remote.analysis"], { work: (task, ctx) => ({ analysed: task.payload, by: ctx.agentId }) });
+        await a.addAgent("remote-breaker", ["remote.breaking"], {
+          work: () => {
+            throw new RangeError("cannot do that");
+          },
+        });
+        await a.addAgent("remote-sleeper", ["remote.slow"], {
+          work: async (_task, ctx) => {
+            sawAbort = aborted(ctx.signal);
+            await sawAbort;
+            throw ctx.signal.reason;
+          },
+        });
+        await until(() => b.catalog().filter((e) => e.name.startsWith("remote-")).length, (n) => n === 3);
+        expect(await b.submitTask({ id: "t-remote", type: "remote.analysis", payload: 7 })).toEqual({ analysed: 7, by: "remote-analyst" });
+        expect((await b.kv.get("task:t-remote:status"))?.value).toBe("completed");
+        // What the work threw is what submitTask rejects with, wherever the agent runs.
+        const err = await b.submitTask({ type: "remote.breaking" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RangeError);
+        expect((err as Error).message).toBe("cannot do that");
+        // The deadline reaches the work on the other side.
+        await expect(b.submitTask({ type: "remote.slow" }, { timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
+        expect(await until(() => sawAbort, (p) => p !== undefined)).toBeInstanceOf(TimeoutError);
+        const started = Date.now();
+        await expect(b.submitTask({ type: "remote.nobody" })).rejects.toBeInstanceOf(NoCapableAgentError);
+        expect(Date.now() - started).toBeLessThan(1_000);
+      });
+    });
+
     it("runs the textbook task flow: TASK_STARTED / TASK_COMPLETED seen on both sides, status and result in shared state", async () => {
       await withPair(async ({ a, b, until }) => {
         const seen = { a: [] as CoveyEvent[], b: [] as CoveyEvent[] };
