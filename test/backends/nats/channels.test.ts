@@ -10,6 +10,7 @@ import { MessagesDroppedError } from "../../../src/errors.js";
 import { pubSubContract } from "../../channels/pub-sub-contract.js";
 import { requestReplyContract, type ContractEnv, type Reported } from "../../channels/request-reply-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
+import { startNatsServer, type NatsServer } from "./server.js";
 
 // The same contract suites as in-process (test/channels/channels-contract.test.ts), over NATS:
 // handle a and handle b are the channels of two systems that joined one mesh, each with its
@@ -170,6 +171,57 @@ withNatsServer("slow consumer over NATS", () => {
         await publisher.shutdown();
       }
     }, 60_000);
+  });
+});
+
+withNatsServer("pub-sub across a server restart", () => {
+  let server: NatsServer | undefined;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe("NatsPublishTransport across a server restart", () => {
+    it("reports the publications lost while the server was away, with the count (received + reported = published)", async () => {
+      const opts = { servers: server!.url, mesh: "restart", storage: "file" as const, followState: false };
+      const publisher = createSystem({ backend: await natsBackend(opts) });
+      const subBackend = await natsBackend(opts);
+      const subscriber = createSystem({ backend: subBackend });
+      try {
+        const got: number[] = [];
+        let reported = 0;
+        subscriber.events.eventBus.subscribe("error_occurred", (e) => {
+          const m = /^(\d+) messages? from /.exec(String((e.payload as { error?: unknown }).error));
+          if (m !== null) reported += Number(m[1]);
+        });
+        subscriber.communication.pubSub.subscribe("r.>", (m) => void got.push((m.payload as { i: number }).i));
+        await subBackend.connection.flush();
+        let published = 0;
+        const publish = async (): Promise<void> => {
+          await publisher.communication.pubSub.publish("p", "r.x", { i: published });
+          published++;
+        };
+        await publish();
+        await eventually(() => got.length, (n) => n === 1);
+        await server!.kill(true);
+        for (let i = 0; i < 5; i++) await publish();
+        await server!.restart();
+        const firstAfter = published;
+        for (let tries = 0; !got.some((i) => i >= firstAfter); tries++) {
+          expect(tries).toBeLessThan(100);
+          await publish();
+          await eventually(() => got.some((i) => i >= firstAfter), (v) => v, 200).catch(() => undefined);
+        }
+        await eventually(() => got.length + reported, (n) => n === published);
+        expect(reported).toBeGreaterThanOrEqual(5);
+        expect(got).toEqual([...got].sort((x, y) => x - y));
+      } finally {
+        await publisher.shutdown();
+        await subscriber.shutdown();
+      }
+    }, 30_000);
   });
 });
 

@@ -132,7 +132,7 @@ withNatsServer("NATS errors mapped at the boundary", (fixture) => {
       const a = await system();
       const mesh = `err${meshes}`;
       const nc = fixture().nc;
-      const raw = nc.subscribe(`covey.${mesh}.agent.plain`, { callback: (_err, m) => m.respond(new TextEncoder().encode("not json {")) });
+      const raw = nc.subscribe(`covey.${mesh}.agent.plain`, { callback: (_err, m) => void m.respond(new TextEncoder().encode("not json {")) });
       try {
         await a.system.addAgent(defineAgent({ name: "echo", handler: (x: unknown) => x }));
         await nc.flush();
