@@ -1,21 +1,20 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   DeliverPolicy,
-  DiscardPolicy,
   jetstream,
-  JetStreamApiError,
   jetstreamManager,
-  StorageType,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  StorageType,
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { ClosedError, TimeoutError, ValidationError } from "../../errors.js";
 import type { EventSink, EventTransport } from "../../events/event-transport.js";
 import type { CoveyEvent } from "../../events/types.js";
 import { eventError, isTransient } from "./event-errors.js";
+import { ensureEventStream, maxMsgs } from "./event-stream.js";
 import { decodeEvent, encodeEvent, eventHeaders, EventSubjects } from "./event-wire.js";
 import { Header } from "./wire.js";
 
@@ -41,17 +40,8 @@ interface Pending {
   seq: number;
 }
 
-/** JetStream's "stream not found". */
-const STREAM_NOT_FOUND = 10059;
 /** How long one publish attempt waits for the server's acknowledgement. */
 const ATTEMPT_MS = 1_000;
-/** How long the server remembers a message id to drop a re-sent publish (ns): 2 minutes. */
-const DUPLICATE_WINDOW_NS = 120e9;
-
-/** The stream's `max_msgs` for a bus's `historyLimit` (JetStream: -1 is unlimited; keep at least one). */
-function maxMsgs(historyLimit: number): number {
-  return historyLimit === Infinity ? -1 : Math.max(1, historyLimit);
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
@@ -78,7 +68,10 @@ export class NatsEventTransport implements EventTransport {
   readonly #subjects: EventSubjects;
   readonly #processId: string;
   readonly #publishTimeout: number;
+  readonly #storage: "file" | "memory";
   #maxMsgs: number;
+  /** When the stream this process follows was created: another value after a restart means a new stream. */
+  #created: string;
   #sink: EventSink | undefined;
   /** Events delivered before a bus attached: they become its history. */
   #early: CoveyEvent[] = [];
@@ -100,6 +93,8 @@ export class NatsEventTransport implements EventTransport {
     this.#subjects = subjects;
     this.#processId = processId;
     this.#maxMsgs = info.config.max_msgs;
+    this.#storage = info.config.storage === StorageType.Memory ? "memory" : "file";
+    this.#created = info.created;
     this.#publishTimeout = publishTimeoutMs;
   }
 
@@ -243,7 +238,11 @@ export class NatsEventTransport implements EventTransport {
     this.#messages = messages;
   }
 
-  /** After a reconnect the server may have lost the consumer: follow again from where it was. */
+  /**
+   * After a reconnect the server may have lost the consumer: follow again from where it was.
+   * A restart of a server that kept the stream in memory lost the stream too: it is created
+   * again (by whichever process comes first) and followed from its start.
+   */
   async #resumeOnReconnect(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
       if (this.#closed) return;
@@ -253,6 +252,11 @@ export class NatsEventTransport implements EventTransport {
       void old?.close().catch(() => undefined);
       for (let attempt = 0; !this.#closed; attempt++) {
         try {
+          const info = await ensureEventStream(this.#jsm, this.#subjects, this.#storage, this.#maxMsgs);
+          if (info.created !== this.#created || info.state.last_seq < this.#position) {
+            this.#created = info.created;
+            this.#position = 0;
+          }
           await this.#follow();
           break;
         } catch {
@@ -320,21 +324,7 @@ export async function openEventTransport(nc: NatsConnection, opts: NatsEventTran
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    let info: StreamInfo;
-    try {
-      info = await jsm.streams.info(subjects.stream);
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
-      // Two processes creating it at once send the same configuration: both succeed.
-      info = await jsm.streams.add({
-        name: subjects.stream,
-        subjects: [subjects.all],
-        max_msgs: maxMsgs(opts.historyLimit ?? 1000),
-        discard: DiscardPolicy.Old,
-        storage: opts.storage === "memory" ? StorageType.Memory : StorageType.File,
-        duplicate_window: DUPLICATE_WINDOW_NS,
-      });
-    }
+    const info = await ensureEventStream(jsm, subjects, opts.storage ?? "file", maxMsgs(opts.historyLimit ?? 1000));
     const transport = new NatsEventTransport(js, jsm, subjects, opts.processId, info, timeout);
     try {
       await transport.start(nc);
