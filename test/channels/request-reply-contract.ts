@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError } from "../../src/errors.js";
+import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError, VersionConflictError } from "../../src/errors.js";
 import type { Message } from "../../src/channels/message.js";
 import type { RequestReplyChannel } from "../../src/channels/request-reply.js";
 import type { RequestScope } from "../../src/channels/transport.js";
@@ -166,6 +166,7 @@ export function requestReplyContract(name: string, factory: () => Promise<Reques
           throw new QuotaError("quota of 3 exceeded");
         });
         env.a.registerHandler("rejects", () => Promise.reject(new RangeError("too long")));
+        env.a.registerHandler("conflicts", () => Promise.reject(new VersionConflictError("plan", 3, 4)));
         await env.propagated();
         const thrown: unknown = await env.run(env.b.request("c", "fails", null, { timeout: 2_000 })).catch((e: unknown) => e);
         expect(thrown).toBeInstanceOf(HandlerError);
@@ -178,6 +179,13 @@ export function requestReplyContract(name: string, factory: () => Promise<Reques
         expect(rejected).toBeInstanceOf(HandlerError);
         expect((rejected as HandlerError).cause).toBeInstanceOf(RangeError);
         expect(((rejected as HandlerError).cause as Error).message).toBe("too long");
+        // A covey error a handler lets through keeps its name, code and message.
+        const conflict: unknown = await env.run(env.b.request("c", "conflicts", null, { timeout: 2_000 })).catch((e: unknown) => e);
+        expect(conflict).toBeInstanceOf(HandlerError);
+        const conflictCause = (conflict as HandlerError).cause as Error & { code?: unknown };
+        expect(conflictCause.name).toBe("VersionConflictError");
+        expect(conflictCause.code).toBe("VERSION_CONFLICT");
+        expect(conflictCause.message).toBe(new VersionConflictError("plan", 3, 4).message);
       }));
 
     it("rejects bad arguments with ValidationError", () =>
