@@ -209,6 +209,10 @@ export function systemContract(name: string, makePair: () => Promise<SystemPair>
         // The rejected call is the one that never started; the three others ran and answered.
         expect(started).not.toContain(closed[0]!.n);
         expect(started.sort((x, y) => x - y)).toEqual([0, 1, 2, 3].filter((n) => n !== closed[0]!.n));
+        // The last instance gone, the name leaves both catalogs and nobody answers it.
+        expect(await a.removeAgent(second.agentId)).toBe(true);
+        for (const side of [a, b]) await until(() => side.catalog().some((e) => e.name === "queued"), (x) => !x);
+        await expect(b.call("queued", 9, { timeout: 10_000 })).rejects.toBeInstanceOf(NoResponderError);
       });
     });
   });
@@ -385,6 +389,21 @@ export function systemContract(name: string, makePair: () => Promise<SystemPair>
         } finally {
           off();
         }
+      });
+    });
+  });
+
+  describe(`${name}: ReactiveCoordinator across handles`, () => {
+    it("keeps the shared active_agents list current as agents join and leave on either side", async () => {
+      await withPair(async ({ a, b, until }) => {
+        await a.addAgent("member-a", ["general"]);
+        await b.addAgent("member-b", ["general"]);
+        const members = (side: MultiAgentSystem) => side.kv.get<string[]>("active_agents").then((e) => [...(e?.value ?? [])].sort());
+        for (const side of [a, b]) {
+          expect(await until(() => members(side), (m) => m.join() === "member-a,member-b")).toEqual(["member-a", "member-b"]);
+        }
+        expect(await a.removeAgent("member-a")).toBe(true);
+        for (const side of [a, b]) expect(await until(() => members(side), (m) => m.join() === "member-b")).toEqual(["member-b"]);
       });
     });
   });
