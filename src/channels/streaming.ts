@@ -83,8 +83,11 @@ export class StreamingChannel {
   };
   #closed = false;
 
-  constructor(opts?: RuntimeOptions) {
+  readonly #onEvicted: ((streamId: string) => void) | undefined;
+
+  constructor(opts?: RuntimeOptions & { /** @internal an ended stream's id left the remembered ones: nothing of it is held any more */ onEvicted?: (streamId: string) => void }) {
     this.#runtime = resolveRuntime(opts);
+    this.#onEvicted = opts?.onEvicted;
   }
 
   /**
@@ -280,7 +283,11 @@ export class StreamingChannel {
     const ended = this.#ended;
     ended.delete(id);
     ended.add(id);
-    if (ended.size > ENDED_REMEMBERED) ended.delete(ended.values().next().value!);
+    if (ended.size > ENDED_REMEMBERED) {
+      const oldest = ended.values().next().value!;
+      ended.delete(oldest);
+      this.#onEvicted?.(oldest);
+    }
   }
 }
 

@@ -4,6 +4,22 @@ import { onAbort } from "../../runtime/abort.js";
 import type { StreamOp, StreamControl, StreamSubjects, ReceiveAnswer } from "./stream-wire.js";
 import { decodeError, decodeJson, encodeJson, Header, type WireError } from "./wire.js";
 
+/**
+ * The process asked no longer hosts the stream (it gave it up after the stream ended; another
+ * process hosts it now): ask the claims bucket and send the operation again.
+ * @internal
+ */
+export class StreamMoved extends Error {
+  /** The process that was asked. */
+  readonly host: string;
+
+  constructor(host: string) {
+    super(`the stream moved away from process ${host}`);
+    this.name = "StreamMoved";
+    this.host = host;
+  }
+}
+
 /** An operation waiting for its host's answer. */
 interface Outgoing {
   readonly host: string;
@@ -139,6 +155,10 @@ export class StreamCaller {
     const status = h?.get(Header.status) ?? "ok";
     if (status === "working") return;
     this.#settle(reply, out);
+    if (status === "moved") {
+      out.reject(out.aborted !== undefined ? out.aborted.reason : new StreamMoved(out.host));
+      return;
+    }
     if (status === "error") {
       if (out.aborted !== undefined) {
         out.reject(out.aborted.reason);

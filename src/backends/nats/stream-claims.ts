@@ -24,14 +24,23 @@ interface Claim {
  * writes the key with a create-if-absent write and hosts the stream from then on; a process
  * that found a host gone (its subject had no responders) takes the key over with a
  * revision-checked update, so of two processes racing for a stream exactly one wins.
- * A host deletes its keys when it closes.
+ * A host deletes its keys when it closes, and the key of a stream that ended long ago (see
+ * {@link release}).
+ *
+ * Routes to streams hosted elsewhere are a cache (the newest {@link REMOTE_ROUTES} kept); the
+ * streams this process hosts are kept until released.
  * @internal
  */
 export class StreamClaims {
   readonly #self: string;
   readonly #kv: Promise<KV>;
-  readonly #routes = new Map<string, Route>();
+  /** Streams this process hosts, with the revision of its claim. */
+  readonly #owned = new Map<string, number>();
+  /** Routes to streams hosted elsewhere, oldest first. */
+  readonly #remote = new Map<string, Route>();
   readonly #pending = new Map<string, Promise<Route>>();
+  /** Claims being deleted: a new claim of the same id waits for the delete. */
+  readonly #releasing = new Map<string, Promise<void>>();
   /** Processes whose stream subject had no responders: their claims may be taken over. */
   readonly #gone = new Set<string>();
   #closed = false;
@@ -45,12 +54,18 @@ export class StreamClaims {
 
   /** The known route of `id`, without asking the server. */
   cached(id: string): Route | undefined {
-    return this.#routes.get(id);
+    const revision = this.#owned.get(id);
+    return revision !== undefined ? { owner: this.#self, revision } : this.#remote.get(id);
   }
 
   /** Whether this process hosts `id`. */
   hosts(id: string): boolean {
-    return this.#routes.get(id)?.owner === this.#self;
+    return this.#owned.has(id);
+  }
+
+  /** How many streams this process holds claims for. */
+  get hosted(): number {
+    return this.#owned.size;
   }
 
   /** The route of `id`: the cached one, or the claim in the bucket (made by this process if absent). */
@@ -71,11 +86,35 @@ export class StreamClaims {
     return this.#pending.has(id);
   }
 
+  /** The route of `id` to `owner` turned out stale (the stream moved): ask the bucket next time. */
+  forget(id: string, owner: string): void {
+    if (this.#remote.get(id)?.owner === owner) this.#remote.delete(id);
+  }
+
+  /**
+   * Gives up hosting `id` (its stream ended and nothing of it is held any more): deletes the
+   * claim, checked against its revision. Until the delete is done, a new claim of `id` from
+   * this process waits for it.
+   */
+  release(id: string): void {
+    const revision = this.#owned.get(id);
+    if (revision === undefined || this.#closed) return;
+    this.#owned.delete(id);
+    const p = this.#kv.then((kv) => kv.delete(encodeKey(id), { previousSeq: revision })).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#releasing.set(id, p);
+    void p.then(() => {
+      if (this.#releasing.get(id) === p) this.#releasing.delete(id);
+    });
+  }
+
   /** `owner` did not answer on its stream subject: forget routes to it; its claims are free. */
   ownerGone(owner: string): void {
     if (owner === this.#self) return;
     this.#gone.add(owner);
-    for (const [id, route] of this.#routes) if (route.owner === owner) this.#routes.delete(id);
+    for (const [id, route] of this.#remote) if (route.owner === owner) this.#remote.delete(id);
   }
 
   /** Deletes the claims of the streams this process hosts (each only if still this process's). */
@@ -88,11 +127,13 @@ export class StreamClaims {
     } catch {
       return;
     }
-    const mine = [...this.#routes].filter(([, r]) => r.owner === this.#self);
-    this.#routes.clear();
+    const mine = [...this.#owned];
+    this.#owned.clear();
+    this.#remote.clear();
+    await Promise.all(this.#releasing.values());
     // A few at a time: a host of many streams must not flood the server on shutdown.
     for (let i = 0; i < mine.length; i += 64) {
-      await Promise.all(mine.slice(i, i + 64).map(([id, r]) => kv.delete(encodeKey(id), { previousSeq: r.revision }).catch(() => undefined)));
+      await Promise.all(mine.slice(i, i + 64).map(([id, revision]) => kv.delete(encodeKey(id), { previousSeq: revision }).catch(() => undefined)));
     }
   }
 
@@ -104,6 +145,7 @@ export class StreamClaims {
     } catch (error) {
       throw new BackendError("nats", `open the streams bucket for stream ${JSON.stringify(id)}`, String(error), { transient: true, cause: error });
     }
+    await this.#releasing.get(id);
     for (let attempt = 0; ; attempt++) {
       try {
         const entry = await kv.get(key);
@@ -127,10 +169,21 @@ export class StreamClaims {
   }
 
   #remember(id: string, route: Route): Route {
-    if (!this.#closed) this.#routes.set(id, route);
+    if (this.#closed) return route;
+    if (route.owner === this.#self) {
+      this.#owned.set(id, route.revision);
+      return route;
+    }
+    const remote = this.#remote;
+    remote.delete(id);
+    remote.set(id, route);
+    if (remote.size > REMOTE_ROUTES) remote.delete(remote.keys().next().value!);
     return route;
   }
 }
+
+/** Routes to streams hosted elsewhere kept in the cache; older ones are read from the bucket again when used. */
+export const REMOTE_ROUTES = 4096;
 
 function readOwner(text: string): string | undefined {
   try {

@@ -3,6 +3,7 @@ import type { StreamingChannel } from "../../channels/streaming.js";
 import { ClosedError, ValidationError } from "../../errors.js";
 import { passThrough } from "../../runtime/pass-through.js";
 import { decodeKey } from "./key-codec.js";
+import type { StreamClaims } from "./stream-claims.js";
 import { isStreamOp, type StreamControl, type StreamOp, type StreamSubjects } from "./stream-wire.js";
 import { decodeJson, encodeError, encodeJson, Header } from "./wire.js";
 
@@ -38,6 +39,9 @@ interface Unacked {
  */
 export class StreamHost {
   readonly #nc: NatsConnection;
+  readonly #subjects: StreamSubjects;
+  readonly #self: string;
+  readonly #claims: StreamClaims;
   readonly #streams: StreamingChannel;
   readonly #heartbeat: number;
   readonly #sub: Subscription;
@@ -47,8 +51,11 @@ export class StreamHost {
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
-  constructor(nc: NatsConnection, subjects: StreamSubjects, self: string, streams: StreamingChannel, heartbeatMs: number) {
+  constructor(nc: NatsConnection, subjects: StreamSubjects, self: string, claims: StreamClaims, streams: StreamingChannel, heartbeatMs: number) {
     this.#nc = nc;
+    this.#subjects = subjects;
+    this.#self = self;
+    this.#claims = claims;
     this.#streams = streams;
     this.#heartbeat = heartbeatMs;
     this.#opIndex = subjects.opIndex;
@@ -65,6 +72,12 @@ export class StreamHost {
   /** Items handed to remote receivers and not acknowledged yet. */
   get unacked(): number {
     return this.#unacked.size;
+  }
+
+  /** Whether an item of stream `streamId` is on its way to a remote receiver (it may come back). */
+  handingOver(streamId: string): boolean {
+    for (const u of this.#unacked.values()) if (u.streamId === streamId) return true;
+    return false;
   }
 
   /** Stops serving: unsubscribes; unacknowledged items go back to their streams. Idempotent. */
@@ -91,10 +104,41 @@ export class StreamHost {
       this.#answerError(m.reply, passThrough(new ValidationError(`not a stream operation: ${m.subject}`, [{ path: ["subject"], message: "unknown stream operation" }])));
       return;
     }
+    if (!this.#claims.hosts(streamId)) {
+      void this.#admit(op, streamId, m);
+      return;
+    }
     try {
       this.#serve(op, streamId, m);
     } catch (error) {
       this.#answerError(m.reply, error);
+    }
+  }
+
+  /**
+   * An operation on a stream this process does not host (any more): the caller's route is
+   * stale. Claims the stream if it is free (the operation is then its first use) and serves it;
+   * if another process hosts it now, answers `moved` (a close is passed on to that process).
+   */
+  async #admit(op: StreamOp, streamId: string, m: Msg): Promise<void> {
+    let owner: string;
+    try {
+      owner = (await this.#claims.resolve(streamId)).owner;
+    } catch (error) {
+      this.#answerError(m.reply, error);
+      return;
+    }
+    if (this.#closed) return;
+    if (owner === this.#self) {
+      try {
+        this.#serve(op, streamId, m);
+      } catch (error) {
+        this.#answerError(m.reply, error);
+      }
+    } else if (op === "close") {
+      this.#publish(this.#subjects.op(owner, "close", streamId), new Uint8Array(0));
+    } else {
+      this.#answer(m.reply, "moved", encodeJson({ owner }));
     }
   }
 
@@ -209,7 +253,7 @@ export class StreamHost {
     this.#streams.putBack(u.streamId, u.item);
   }
 
-  #answer(reply: string | undefined, status: "ok" | "error", body: Uint8Array): void {
+  #answer(reply: string | undefined, status: "ok" | "error" | "moved", body: Uint8Array): void {
     if (reply === undefined || reply === "") return;
     const h: MsgHdrs = natsHeaders();
     h.set(Header.status, status);
@@ -220,10 +264,10 @@ export class StreamHost {
     this.#answer(reply, "error", encodeJson(encodeError(error)));
   }
 
-  #publish(subject: string, body: Uint8Array, headers: MsgHdrs): void {
+  #publish(subject: string, body: Uint8Array, headers?: MsgHdrs): void {
     if (this.#nc.isClosed()) return;
     try {
-      this.#nc.publish(subject, body, { headers });
+      this.#nc.publish(subject, body, headers === undefined ? undefined : { headers });
     } catch {
       // Closed while publishing: the caller notices through the missing frames.
     }

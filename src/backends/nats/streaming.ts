@@ -6,7 +6,7 @@ import { describeValue } from "../../runtime/describe.js";
 import { assertJson } from "../../runtime/json.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { checkName, checkTimeout, type WaitOptions } from "../../runtime/wait.js";
-import { StreamCaller } from "./stream-caller.js";
+import { StreamCaller, StreamMoved } from "./stream-caller.js";
 import { StreamClaims, type Route } from "./stream-claims.js";
 import { StreamHost } from "./stream-host.js";
 import { StreamSubjects } from "./stream-wire.js";
@@ -25,6 +25,9 @@ export interface NatsStreamingOptions {
   /** Progress-frame interval of remote waits; a host silent for three fails them. @default 500 */
   heartbeatMs?: number;
 }
+
+/** How often an operation follows a stream that moved to another host before giving up. */
+const MOVED_RETRIES = 4;
 
 /** Why an iteration's pending receive was withdrawn (its `return()`), as opposed to its signal. */
 const RETURNED = Symbol("covey.stream.returned");
@@ -55,6 +58,7 @@ export class NatsStreamingChannel extends StreamingChannel {
   readonly #server: StreamHost;
   readonly #caller: StreamCaller;
   readonly #self: string;
+  readonly #runtime: Runtime;
   /** A createStream that failed at a remote host: the next operation on the stream from here rejects with it. */
   readonly #createErrors = new Map<string, Error>();
   /** createStream calls on their way to a remote host: later operations wait for them. */
@@ -65,11 +69,13 @@ export class NatsStreamingChannel extends StreamingChannel {
   constructor(nc: NatsConnection, runtime: Runtime, opts: NatsStreamingOptions) {
     super({ runtime });
     this.#self = opts.processId;
-    this.#host = new StreamingChannel({ runtime });
+    this.#runtime = runtime;
+    this.#claims = new StreamClaims(nc, opts.bucket, opts.storage ?? "file", opts.processId);
+    // A stream that ended long ago (its id no longer remembered) is held nowhere: give up its claim.
+    this.#host = new StreamingChannel({ runtime, onEvicted: (id) => this.#release(id) });
     const subjects = new StreamSubjects(opts.root);
     const heartbeat = opts.heartbeatMs ?? 500;
-    this.#claims = new StreamClaims(nc, opts.bucket, opts.storage ?? "file", opts.processId);
-    this.#server = new StreamHost(nc, subjects, opts.processId, this.#host, heartbeat);
+    this.#server = new StreamHost(nc, subjects, opts.processId, this.#claims, this.#host, heartbeat);
     this.#caller = new StreamCaller(nc, subjects, opts.processId, heartbeat, (host) => this.#claims.ownerGone(host));
   }
 
@@ -95,11 +101,13 @@ export class NatsStreamingChannel extends StreamingChannel {
       this.#host.createStream(streamId, opts);
       return this.stream<T>(streamId);
     }
-    const create = async (): Promise<void> => {
-      const r = route ?? (await this.#claims.resolve(streamId));
-      if (r.owner === this.#self) this.#host.createStream(streamId, opts);
-      else await this.#caller.request(r.owner, "create", streamId, encodeJson(hwm === undefined ? {} : { highWaterMark: hwm }), {});
-    };
+    const body = encodeJson(hwm === undefined ? {} : { highWaterMark: hwm });
+    const create = (): Promise<void> =>
+      this.#routed(streamId, undefined, (r) => {
+        if (r.owner !== this.#self) return this.#caller.request(r.owner, "create", streamId, body, {}) as Promise<void>;
+        this.#host.createStream(streamId, opts);
+        return Promise.resolve();
+      });
     // After an earlier create of the same stream from here, in order.
     const before = this.#creating.get(streamId);
     const p = before === undefined ? create() : before.then(create, create);
@@ -140,12 +148,12 @@ export class NatsStreamingChannel extends StreamingChannel {
       if (creating !== undefined) return settled(creating).then(() => this.send(streamId, data, opts));
       this.#takeCreateError(streamId);
       const signal = opts?.signal;
-      const run = (route: Route): Promise<void> =>
+      const body = encodeJson(data);
+      return this.#routed(streamId, timeout, (route, remaining) =>
         route.owner === this.#self
-          ? this.#host.send(streamId, data, opts)
-          : (this.#caller.request(route.owner, "send", streamId, encodeJson(data), { timeout, signal }) as Promise<void>);
-      const route = this.#routeNow(streamId);
-      return route !== undefined ? run(route) : this.#claims.resolve(streamId).then(run);
+          ? this.#host.send(streamId, data, { timeout: remaining, signal })
+          : (this.#caller.request(route.owner, "send", streamId, body, { timeout: remaining, signal }) as Promise<void>),
+      );
     } catch (error) {
       return rejected(error);
     }
@@ -162,12 +170,11 @@ export class NatsStreamingChannel extends StreamingChannel {
       if (creating !== undefined) return settled(creating).then(() => this.receive<T>(streamId, opts));
       this.#takeCreateError(streamId);
       const signal = opts?.signal;
-      const run = (route: Route): Promise<T | undefined> =>
+      return this.#routed(streamId, timeout, (route, remaining) =>
         route.owner === this.#self
-          ? this.#host.receive<T>(streamId, opts)
-          : (this.#caller.request(route.owner, "receive", streamId, new Uint8Array(0), { timeout, signal }) as Promise<T | undefined>);
-      const route = this.#routeNow(streamId);
-      return route !== undefined ? run(route) : this.#claims.resolve(streamId).then(run);
+          ? this.#host.receive<T>(streamId, { timeout: remaining, signal })
+          : (this.#caller.request(route.owner, "receive", streamId, new Uint8Array(0), { timeout: remaining, signal }) as Promise<T | undefined>),
+      );
     } catch (error) {
       return rejected(error);
     }
@@ -249,9 +256,12 @@ export class NatsStreamingChannel extends StreamingChannel {
    */
   async fetchInfo(streamId: string, opts?: WaitOptions): Promise<StreamInfo | undefined> {
     checkName(streamId, "streamId");
-    const route = this.#routeNow(streamId) ?? (await this.#claims.resolve(streamId));
-    if (route.owner === this.#self) return this.#host.info(streamId);
-    const info = await this.#caller.request(route.owner, "info", streamId, new Uint8Array(0), { timeout: opts?.timeout, signal: opts?.signal });
+    const timeout = checkTimeout(opts?.timeout, `info of stream ${JSON.stringify(streamId)}`);
+    const info = await this.#routed(streamId, timeout, (route, remaining) =>
+      route.owner === this.#self
+        ? Promise.resolve(this.#host.info(streamId))
+        : this.#caller.request(route.owner, "info", streamId, new Uint8Array(0), { timeout: remaining, signal: opts?.signal }),
+    );
     return (info ?? undefined) as StreamInfo | undefined;
   }
 
@@ -286,6 +296,36 @@ export class NatsStreamingChannel extends StreamingChannel {
     this.close();
     this.#server.close();
     await this.#claims.close();
+  }
+
+  /**
+   * Runs `op` on the stream's route: at once when the route is known (so operations issued in
+   * order reach the host in order), else once it is resolved (queued behind the resolution, in
+   * order). A host that gave the stream up answers `moved`: the operation is sent again to the
+   * stream's host now, with what is left of its timeout.
+   */
+  #routed<R>(streamId: string, timeout: number | undefined, op: (route: Route, remaining: number | undefined) => Promise<R>): Promise<R> {
+    const deadline = timeout === undefined ? undefined : this.#runtime.clock.now() + timeout;
+    const attempt = (tries: number): Promise<R> => {
+      const run = (route: Route): Promise<R> => {
+        const remaining = deadline === undefined ? undefined : Math.max(0, deadline - this.#runtime.clock.now());
+        return op(route, remaining).catch((error: unknown) => {
+          if (!(error instanceof StreamMoved)) throw error;
+          if (tries >= MOVED_RETRIES) throw new ClosedError(`stream ${JSON.stringify(streamId)} (it kept moving between hosts)`);
+          this.#claims.forget(streamId, error.host);
+          return attempt(tries + 1);
+        });
+      };
+      const route = this.#routeNow(streamId);
+      return route !== undefined ? run(route) : this.#claims.resolve(streamId).then(run);
+    };
+    return attempt(0);
+  }
+
+  /** The host forgot an ended stream: give up its claim, unless an item of it may still come back. */
+  #release(streamId: string): void {
+    if (this.#server.handingOver(streamId) || this.#host.info(streamId) !== undefined) return;
+    this.#claims.release(streamId);
   }
 
   /** The route to use now, or undefined while it is being resolved (operations then queue behind it, in order). */

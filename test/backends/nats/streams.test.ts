@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
@@ -10,6 +11,10 @@ import { eventually, withNatsServer } from "./harness.js";
 
 withNatsServer("streams over NATS", (fixture) => {
   let meshes = 0;
+  const backendsOf = new WeakMap<MultiAgentSystem, NatsBackend>();
+  function backendOf(system: MultiAgentSystem): NatsBackend {
+    return backendsOf.get(system)!;
+  }
 
   async function systems(): Promise<{ mesh: string; backends: NatsBackend[]; systems: MultiAgentSystem[] }> {
     const mesh = `streams${++meshes}`;
@@ -18,7 +23,9 @@ withNatsServer("streams over NATS", (fixture) => {
     for (let i = 0; i < 2; i++) {
       const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 });
       backends.push(backend);
-      list.push(createSystem({ backend }));
+      const system = createSystem({ backend });
+      backendsOf.set(system, backend);
+      list.push(system);
     }
     return { mesh, backends, systems: list };
   }
@@ -188,6 +195,40 @@ withNatsServer("streams over NATS", (fixture) => {
       } finally {
         await host!.shutdown();
         await user!.shutdown();
+      }
+    });
+
+    it("gives up the claim of a stream that ended long ago; a process with a stale route follows the stream to its new host", async () => {
+      const { mesh, systems: [s1, s2] } = await systems();
+      const s3 = createSystem({ backend: await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 }) });
+      const raw = await fixture().connect();
+      try {
+        const a = channel(s1!);
+        a.createStream("old.0");
+        await a.created("old.0");
+        a.closeStream("old.0");
+        // s2 learns that s1 hosts it (and that it ended).
+        await expect(s2!.communication.streaming.receive("old.0")).resolves.toBeUndefined();
+        await expect(s2!.communication.streaming.send("old.0", "late")).rejects.toBeInstanceOf(ClosedError);
+        // 1,024 more streams end on s1: "old.0" is no longer remembered there, and its claim goes.
+        for (let i = 1; i <= 1024; i += 64) {
+          const ids = Array.from({ length: Math.min(64, 1025 - i) }, (_, k) => `old.${i + k}`);
+          for (const id of ids) a.createStream(id);
+          await Promise.all(ids.map((id) => a.created(id)));
+          for (const id of ids) a.closeStream(id);
+        }
+        const kv = await new Kvm(raw).open(`covey_${mesh}_streams`);
+        await waitFor(() => kv.get("old_2E0"), (e) => e === null || e.operation !== "PUT");
+        expect((await kv.get("old_2E1"))?.json()).toEqual({ owner: backendOf(s1!).processId });
+        // Another process uses the id: it hosts the stream afresh.
+        await s3.communication.streaming.send("old.0", "new");
+        expect(channel(s3).info("old.0")).toMatchObject({ buffered: 1, closed: false });
+        // s2 still routes "old.0" to s1, which sends it on to s3.
+        await expect(s2!.communication.streaming.receive("old.0", { timeout: 5_000 })).resolves.toBe("new");
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+        await s3.shutdown();
       }
     });
 
