@@ -326,9 +326,13 @@ export function systemContract(name: string, makePair: () => Promise<SystemPair>
             throw ctx.signal.reason;
           },
         });
-        await until(() => b.catalog().filter((e) => e.name.startsWith("remote-")).length, (n) => n === 3);
+        await a.addAgent(defineAgent({ name: "remote-mesh", capabilities: ["remote.mesh"], input: z.object({ n: z.number() }), handler: ({ n }) => n + 1 }));
+        await until(() => b.catalog().filter((e) => e.name.startsWith("remote-")).length, (n) => n === 4);
         expect(await b.submitTask({ id: "t-remote", type: "remote.analysis", payload: 7 })).toEqual({ analysed: 7, by: "remote-analyst" });
         expect((await b.kv.get("task:t-remote:status"))?.value).toBe("completed");
+        // A typed agent's task runs its handler on the payload, checked against its input contract.
+        expect(await b.submitTask({ type: "remote.mesh", payload: { n: 1 } })).toBe(2);
+        await expect(b.submitTask({ type: "remote.mesh", payload: { n: "one" } })).rejects.toBeInstanceOf(ValidationError);
         // What the work threw is what submitTask rejects with, wherever the agent runs.
         const err = await b.submitTask({ type: "remote.breaking" }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(RangeError);
@@ -339,6 +343,19 @@ export function systemContract(name: string, makePair: () => Promise<SystemPair>
         const started = Date.now();
         await expect(b.submitTask({ type: "remote.nobody" })).rejects.toBeInstanceOf(NoCapableAgentError);
         expect(Date.now() - started).toBeLessThan(1_000);
+      });
+    });
+
+    it("lets a teaching agent ask a peer of the other side for its status and to execute a task", async () => {
+      await withPair(async ({ a, b }) => {
+        const asking = await a.addAgent("peer-a", ["asking"]);
+        await b.addAgent("peer-b", ["answering"], { work: (task, ctx) => ({ done: task.payload, by: ctx.agentId }) });
+        expect(await asking.requestPeer("peer-b", "get_status")).toEqual({ agentId: "peer-b", capabilities: ["answering"], active: true });
+        const task = { id: "t-peer", type: "answering", payload: "x" };
+        expect(await asking.requestPeer("peer-b", "execute_task", { task })).toEqual({ done: "x", by: "peer-b" });
+        expect((await a.kv.get("task:t-peer:status"))?.value).toBe("completed");
+        expect(await asking.requestPeer("peer-b", "dance")).toEqual({ error: "Unknown action" });
+        await expect(asking.requestPeer("peer-nobody", "get_status", {}, { timeout: 10_000 })).rejects.toBeInstanceOf(NoResponderError);
       });
     });
 
