@@ -50,3 +50,17 @@ describe("StreamingChannel#putBack (an item a remote receiver could not take)", 
     await expect(streams.send("s", "later")).rejects.toBeInstanceOf(ClosedError);
   });
 });
+
+describe("StreamingChannel onEvicted (a host giving up streams that ended long ago)", () => {
+  it("reports an ended stream's id once 1,024 newer ended ids pushed it out of memory", async () => {
+    const evicted: string[] = [];
+    const streams = new StreamingChannel({ clock: new VirtualClock(), onEvicted: (id) => evicted.push(id) });
+    for (let i = 0; i < 1024; i++) streams.closeStream(`s${i}`);
+    expect(evicted).toEqual([]);
+    await expect(streams.send("s0", 1)).rejects.toBeInstanceOf(ClosedError);
+    streams.closeStream("s1024");
+    expect(evicted).toEqual(["s0"]);
+    // Forgotten: its id is a new stream now.
+    await expect(streams.send("s0", 1)).resolves.toBeUndefined();
+  });
+});

@@ -173,6 +173,20 @@ export function streamingContract(name: string, factory: () => Promise<Streaming
       });
     });
 
+    it("lets many waits share one signal without piling listeners on it", async () => {
+      await withPair(async (pair) => {
+        const id = fresh();
+        const ac = new AbortController();
+        const waits = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? pair.a : pair.b).receive(id, { signal: ac.signal }));
+        const settled = Promise.allSettled(waits);
+        await until(async () => (await pair.info(id))?.waitingReceivers === 50, "50 receivers wait");
+        expect(getEventListeners(ac.signal, "abort").length).toBeLessThanOrEqual(1);
+        ac.abort("enough");
+        for (const r of await settled) expect(r).toEqual({ status: "rejected", reason: "enough" });
+        expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+      });
+    });
+
     it("drains what was buffered after closeStream, then ends receives and iterations; later senders get ClosedError", async () => {
       await withPair(async (pair) => {
         const { a, b } = pair;
