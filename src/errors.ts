@@ -168,8 +168,9 @@ export class BackendError extends CoveyError {
 }
 
 /**
- * Messages meant for this process were lost on the way (a slow consumer cut off by the
- * server, a disconnect): reported to the system's error hook, never thrown at a caller.
+ * Messages meant for this process's subscribers never reached them: lost on the way (a slow
+ * consumer cut off by the server, a disconnect) or dropped because its subscribers could not
+ * keep up. Reported to the system's error hook (`error_occurred`), never thrown at a caller.
  */
 export class MessagesDroppedError extends CoveyError {
   /** How many messages were lost. */
@@ -178,7 +179,7 @@ export class MessagesDroppedError extends CoveyError {
   readonly source: string;
 
   constructor(count: number, source: string, detail: string) {
-    super("MESSAGES_DROPPED", `${count} message${count === 1 ? "" : "s"} from ${source} did not arrive: ${detail}`);
+    super("MESSAGES_DROPPED", `${count} message${count === 1 ? "" : "s"} from ${source} ${count === 1 ? "was" : "were"} dropped: ${detail}`);
     this.count = count;
     this.source = source;
   }

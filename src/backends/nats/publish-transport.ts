@@ -2,7 +2,7 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import type { Message, MessageHandler, PublishResult } from "../../channels/message.js";
 import { InProcessPublishTransport } from "../../channels/publish-transport.js";
 import type { ErrorReporter, PublishTransport } from "../../channels/transport.js";
-import { ClosedError, CoveyError, ValidationError } from "../../errors.js";
+import { ClosedError, CoveyError, MessagesDroppedError, ValidationError } from "../../errors.js";
 import type { Runtime } from "../../runtime/runtime.js";
 import { fromNats } from "./nats-errors.js";
 import { encodePayload } from "./payload.js";
@@ -11,6 +11,17 @@ import { decodeJson, Header, type Subjects } from "./wire.js";
 
 /** The publishing process's count of its publications on the mesh (1, 2, 3, ...). */
 export const SEQ_HEADER = "Covey-Seq";
+
+/** Options of a {@link NatsPublishTransport}. @internal */
+export interface NatsPublishOptions {
+  /**
+   * Publications from other processes whose subscribers (async handlers) may still be running
+   * here at once. Past it, a publication from elsewhere is dropped, counted and reported instead
+   * of piling up: no publisher waits for this process, so nothing else bounds it.
+   * @default 10000
+   */
+  maxPending?: number;
+}
 
 /**
  * Publish-subscribe over NATS. A topic is a subject under `covey.<mesh>.pub.` with each token
@@ -33,6 +44,11 @@ export const SEQ_HEADER = "Covey-Seq";
  * publisher went on) reports a `MessagesDroppedError` with the number of missing publications
  * to the system's error hook (`error_occurred`). A loss is noticed when that publisher's next
  * publication arrives; publications lost after a publisher's last one are not.
+ *
+ * Publications from other processes are handed to this process's subscribers at once, with no
+ * publisher awaiting them; while `maxPending` of them still have handlers running, further
+ * ones are dropped (their subscribers here never see them) and reported the same way: the first
+ * at once, the rest of that overload when it ends.
  * @internal
  */
 export class NatsPublishTransport implements PublishTransport {
@@ -43,21 +59,29 @@ export class NatsPublishTransport implements PublishTransport {
   readonly #local: InProcessPublishTransport;
   readonly #report: ErrorReporter;
   readonly #tracker = new SequenceTracker();
+  readonly #maxPending: number;
   #seq = 0;
   #sub: Subscription | undefined;
+  /** Deliveries of other processes' publications whose handlers still run. */
+  #pending = 0;
+  /** Publications dropped in the current overload (the first one was reported at once). */
+  #shed = 0;
+  #shedTotal = 0;
+  #lastShed: Message | undefined;
 
-  constructor(nc: NatsConnection, subjects: Subjects, processId: string, runtime: Runtime, report: ErrorReporter) {
+  constructor(nc: NatsConnection, subjects: Subjects, processId: string, runtime: Runtime, report: ErrorReporter, opts: NatsPublishOptions = {}) {
     this.#nc = nc;
     this.#subjects = subjects;
     this.#processId = processId;
     this.#runtime = runtime;
     this.#report = report;
     this.#local = new InProcessPublishTransport(runtime);
+    this.#maxPending = opts.maxPending ?? 10_000;
   }
 
-  /** Publications of other processes found missing since this transport was made. */
+  /** Publications of other processes lost on the way here, or dropped here, since this transport was made. */
   get dropped(): number {
-    return this.#tracker.dropped;
+    return this.#tracker.dropped + this.#shedTotal;
   }
 
   subscribe(topic: string, handler: MessageHandler): () => void {
@@ -156,8 +180,41 @@ export class NatsPublishTransport implements PublishTransport {
       const lost = this.#tracker.see(origin, Number(h?.get(SEQ_HEADER) ?? NaN));
       if (lost !== undefined) this.#report(lost, message);
     }
+    if (this.#pending >= this.#maxPending) {
+      this.#drop(message);
+      return;
+    }
     const result = this.#local.publish(message, this.#report);
-    if (result instanceof Promise) result.catch(() => undefined);
+    if (result instanceof Promise) {
+      this.#pending++;
+      result.then(this.#settled, this.#settled);
+    }
+  }
+
+  readonly #settled = (): void => {
+    this.#pending--;
+    if (this.#shed > 0 && this.#pending < this.#maxPending) {
+      // The overload is over: report what it dropped after the first.
+      const more = this.#shed - 1;
+      const last = this.#lastShed!;
+      this.#shed = 0;
+      this.#lastShed = undefined;
+      if (more > 0) this.#report(this.#overload(more, "more were dropped before they caught up"), last);
+    }
+  };
+
+  #drop(message: Message): void {
+    this.#shedTotal++;
+    this.#lastShed = message;
+    if (this.#shed++ === 0) this.#report(this.#overload(1, "further drops are reported when they catch up"), message);
+  }
+
+  #overload(count: number, detail: string): MessagesDroppedError {
+    return new MessagesDroppedError(
+      count,
+      `${this.#subjects.root}.pub`,
+      `this process's subscribers were still handling ${this.#maxPending} publications from other processes, so these never reached them; ${detail}`,
+    );
   }
 
   #topicOf(m: Msg): string {

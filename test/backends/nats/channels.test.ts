@@ -5,7 +5,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
+import { NatsPublishTransport } from "../../../src/backends/nats/publish-transport.js";
 import { SequenceTracker } from "../../../src/backends/nats/sequence-tracker.js";
+import { Subjects } from "../../../src/backends/nats/wire.js";
+import type { Message } from "../../../src/channels/message.js";
+import { createRuntime } from "../../../src/runtime/runtime.js";
 import { MessagesDroppedError } from "../../../src/errors.js";
 import { pubSubContract } from "../../channels/pub-sub-contract.js";
 import { requestReplyContract, type ContractEnv, type Reported } from "../../channels/request-reply-contract.js";
@@ -60,6 +64,48 @@ withNatsServer("channels over NATS", (fixture) => {
   requestReplyContract("NATS, two systems on one mesh", async () => {
     const { systems, env } = await pair();
     return { ...env, a: systems[0].communication.requestReply, b: systems[1].communication.requestReply };
+  });
+
+  describe("NatsPublishTransport with subscribers that cannot keep up (maxPending)", () => {
+    it("drops what arrives past the bound, reports the first drop at once and the rest when they catch up, and delivers again after", async () => {
+      const subjects = new Subjects("bound");
+      const reports: { error: unknown; message: Message }[] = [];
+      const recvNc = await fixture().connect();
+      const receiving = new NatsPublishTransport(recvNc, subjects, "recv", createRuntime({ idPrefix: "recv:" }), (error, message) => void reports.push({ error, message }), { maxPending: 3 });
+      const sending = new NatsPublishTransport(await fixture().connect(), subjects, "send", createRuntime({ idPrefix: "send:" }), () => undefined);
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const seen: number[] = [];
+      receiving.subscribe("work.>", (m) => {
+        seen.push(m.payload as number);
+        return gate;
+      });
+      try {
+        // Its subscription is in effect at the server before anything is published.
+        await recvNc.flush();
+        const message = (i: number): Message => ({ id: `send:msg-${i}`, sender: "boss", pattern: "publish_subscribe", topic: "work.item", payload: i, timestamp: 0 });
+        for (let i = 0; i < 10; i++) await sending.publish(message(i), () => undefined);
+        await eventually(() => reports.length, (n) => n === 1);
+        expect(seen).toEqual([0, 1, 2]);
+        expect(reports[0]!.error).toBeInstanceOf(MessagesDroppedError);
+        expect(reports[0]!.error).toMatchObject({ count: 1, source: "covey.bound.pub" });
+        expect(reports[0]!.message.payload).toBe(3);
+        // The subscribers catch up: the rest of the overload is reported in one go.
+        await eventually(() => receiving.dropped, (n) => n === 7);
+        open();
+        await eventually(() => reports.length, (n) => n === 2);
+        expect(reports[1]!.error).toMatchObject({ code: "MESSAGES_DROPPED", count: 6 });
+        expect(reports[1]!.message.payload).toBe(9);
+        await sending.publish(message(10), () => undefined);
+        await eventually(() => seen.length, (n) => n === 4);
+        expect(seen).toEqual([0, 1, 2, 10]);
+        expect(receiving.dropped).toBe(7);
+      } finally {
+        open();
+        receiving.close();
+        sending.close();
+      }
+    });
   });
 
   pubSubContract("NATS, two systems on one mesh", async () => {
@@ -164,7 +210,7 @@ withNatsServer("slow consumer over NATS", () => {
         expect(server!.log()).toMatch(/Slow Consumer/i);
         expect(done.dropped).toBeGreaterThan(0);
         expect(done.received + done.dropped).toBe(published);
-        expect(done.reports.some((r) => /^\d+ messages? from p[0-9a-f]+ did not arrive: publications \d+\.\.\d+ of process/.test(r))).toBe(true);
+        expect(done.reports.some((r) => /^\d+ messages? from p[0-9a-f]+ (was|were) dropped: publications \d+\.\.\d+ of process/.test(r))).toBe(true);
       } finally {
         child.send({ type: "exit" });
         await exited;
