@@ -79,6 +79,8 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   readonly #iterators = new Set<{ end(): void }>();
   // Where events go when the bus spans processes; undefined in-process.
   readonly #transport: EventTransport | undefined;
+  /** Events this bus sent through its transport (to tell them from other processes' events). */
+  readonly #own = new WeakSet<CoveyEvent>();
   #closed = false;
 
   /**
@@ -102,6 +104,19 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   /** True after {@link EventBus.close}. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Whether `event` was emitted in this process. Always true for an in-process bus; on a bus
+   * shared across processes (a NATS backend), events other processes emitted are not. Use it
+   * for a reaction that must happen once per event, not once per process (e.g. a state write).
+   * @example
+   * ```ts
+   * bus.subscribe("task_completed", (e) => { if (bus.isLocal(e)) void recordCompletion(e); });
+   * ```
+   */
+  isLocal(event: CoveyEvent): boolean {
+    return this.#transport === undefined || this.#own.has(event);
   }
 
   /**
@@ -267,6 +282,7 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     }
     if (transport !== undefined) {
       const sent = this.#build(type, source, payload, metadata);
+      this.#own.add(sent);
       await transport.publish(sent);
       return sent as EventOf<Events, K>;
     }
@@ -372,7 +388,9 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
     const transport = this.#transport;
     if (transport === undefined) return this.#dispatch(this.#record(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {}));
     // Sent like any event, so every process's history holds it in the same place.
-    return transport.publish(this.#build(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {})).catch((err: unknown) => {
+    const failure = this.#build(EventType.ERROR_OCCURRED, BUS_SOURCE, payload as unknown as Record<string, unknown>, {});
+    this.#own.add(failure);
+    return transport.publish(failure).catch((err: unknown) => {
       if (onError === undefined) warn(`handler for event ${event.id} (${JSON.stringify(event.type)}) failed: ${describe(error)}; its error_occurred event was not sent: ${describe(err)}`);
     });
   }

@@ -83,10 +83,13 @@ export class ReactiveCoordinator<E extends EventMapShape<E> = DefaultEvents> {
     this.#bus = opts.eventBus ?? new EventBus<E>({ runtime });
     this.#raw = this.#bus as unknown as EventBus;
     this.#state = opts.state ?? new InMemoryStateStore({ runtime });
-    this.#react(EventType.TASK_COMPLETED, (e) => this.#taskCompleted(e));
+    // The default reactions write shared state: once per event, by the process that emitted it
+    // (on a bus shared across processes every process sees every event).
+    const bus = this.#raw;
+    this.#react(EventType.TASK_COMPLETED, (e) => (bus.isLocal(e) ? this.#taskCompleted(e) : undefined));
     if (opts.trackActiveAgents !== false) {
-      this.#react(EventType.AGENT_JOINED, (e) => this.#membershipChanged(e, true));
-      this.#react(EventType.AGENT_LEFT, (e) => this.#membershipChanged(e, false));
+      this.#react(EventType.AGENT_JOINED, (e) => (bus.isLocal(e) ? this.#membershipChanged(e, true) : undefined));
+      this.#react(EventType.AGENT_LEFT, (e) => (bus.isLocal(e) ? this.#membershipChanged(e, false) : undefined));
     }
   }
 

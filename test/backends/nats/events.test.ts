@@ -297,7 +297,7 @@ withNatsServer("EventBus over NATS", (fixture) => {
       for (const s of systems) await s.events.emit("test", EventType.AGENT_LEFT, { agentId: "nobody-ever-joined" });
     }
 
-    it("marks task:<id>:completed when the other process emitted TASK_COMPLETED; each process writes the same value", async () => {
+    it("marks task:<id>:completed once per event: the emitting process writes it, the others see it", async () => {
       const mesh = nextMesh();
       const a = await join(mesh);
       const b = await join(mesh);
@@ -307,10 +307,24 @@ withNatsServer("EventBus over NATS", (fixture) => {
         expect((await b.kv.get("task:t1:completed"))?.value).toBe(true);
         await settle(a, b);
         const writes = await b.kv.history({ key: "task:t1:completed" });
-        expect(writes.map((c) => [c.entry?.value, c.entry?.updatedBy])).toEqual([
-          [true, "coordinator"],
-          [true, "coordinator"],
-        ]);
+        expect(writes.map((c) => [c.entry?.value, c.entry?.updatedBy])).toEqual([[true, "coordinator"]]);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+
+    it("tells a process's own events from the others' (isLocal)", async () => {
+      const mesh = nextMesh();
+      const a = await join(mesh);
+      const b = await join(mesh);
+      try {
+        const seenOnB = b.events.eventBus.once("ping", { timeout: 10_000 });
+        const sent = await a.events.emit("a", "ping", {});
+        const received = await seenOnB;
+        expect(received.id).toBe(sent.id);
+        expect(a.events.eventBus.isLocal(sent)).toBe(true);
+        expect(b.events.eventBus.isLocal(received)).toBe(false);
       } finally {
         await a.shutdown();
         await b.shutdown();
