@@ -71,6 +71,11 @@ class Group {
  * (timeout, abort, close), it publishes a cancellation that reaches the handler's scope
  * (`ctx.signal`). With no subscriber on the subject the server answers 503 at once:
  * NoResponderError. Plain NATS clients get exactly one reply.
+ *
+ * Payloads are checked to be JSON data before they are sent (as a test system does in-process):
+ * a request payload that is not is the caller's `ValidationError`, a reply that is not is a
+ * `HandlerError` whose cause is one. A closed or draining connection is `ClosedError`; no NATS
+ * client class reaches the channel (see `fromNats`).
  * @internal
  */
 export class NatsRequestTransport implements RequestTransport {
