@@ -48,6 +48,8 @@ export class StreamHost {
   readonly #opIndex: number;
   readonly #incoming = new Map<string, Incoming>();
   readonly #unacked = new Map<string, Unacked>();
+  /** Operations on streams this process is claiming back, by reply subject. */
+  readonly #admitting = new Map<string, { cancelled: boolean }>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
@@ -121,15 +123,23 @@ export class StreamHost {
    * if another process hosts it now, answers `moved` (a close is passed on to that process).
    */
   async #admit(op: StreamOp, streamId: string, m: Msg): Promise<void> {
+    // A cancel may overtake the operation while it is being admitted.
+    const reply = m.reply ?? "";
+    const admitting = { cancelled: false };
+    if (reply !== "") this.#admitting.set(reply, admitting);
     let owner: string;
     try {
       owner = (await this.#claims.resolve(streamId)).owner;
     } catch (error) {
       this.#answerError(m.reply, error);
       return;
+    } finally {
+      this.#admitting.delete(reply);
     }
     if (this.#closed) return;
-    if (owner === this.#self) {
+    if (admitting.cancelled) {
+      this.#answerError(reply, Object.assign(new Error("the caller gave up"), { name: "AbortError" }));
+    } else if (owner === this.#self) {
       try {
         this.#serve(op, streamId, m);
       } catch (error) {
@@ -236,6 +246,8 @@ export class StreamHost {
       return;
     }
     if (c.kind !== "cancel") return;
+    const admitting = this.#admitting.get(reply);
+    if (admitting !== undefined) admitting.cancelled = true;
     const inc = this.#incoming.get(reply);
     if (inc !== undefined) {
       if (c.gone === true) inc.gone = true;
