@@ -232,6 +232,31 @@ withNatsServer("streams over NATS", (fixture) => {
       }
     });
 
+    it("ends an operation cancelled while the asked process claims its stream (a plain NATS client)", async () => {
+      const { backends, systems: [s1, s2] } = await systems();
+      const raw = await fixture().connect();
+      try {
+        const host = backends[0]!;
+        // s1 never used "fresh": asked anyway, it claims the stream before serving; the cancel comes meanwhile.
+        const inbox = createInbox();
+        const answered = new Promise<Msg>((resolve) => {
+          raw.subscribe(inbox, { max: 1, callback: (_err, m) => resolve(m) });
+        });
+        raw.publish(`covey.${host.mesh}.stream.${host.processId}.receive.fresh`, new Uint8Array(0), { reply: inbox });
+        raw.publish(`covey.${host.mesh}.stream.${host.processId}.ctl`, JSON.stringify({ reply: inbox, kind: "cancel", reason: "abort" }));
+        const m = await answered;
+        expect(m.headers?.get("Covey-Status")).toBe("error");
+        expect(m.json()).toMatchObject({ name: "AbortError" });
+        // Nothing waits at the host: the next item stays for real receivers.
+        await s2!.communication.streaming.send("fresh", "kept");
+        await expect(s1!.communication.streaming.receive("fresh", { timeout: 0 })).resolves.toBe("kept");
+        expect(channel(s1!).inFlight).toEqual({ calls: 0, served: 0, unacked: 0 });
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
     it("refuses another highWaterMark for a stream hosted elsewhere on the next operation", async () => {
       const { systems: [s1, s2] } = await systems();
       try {
