@@ -88,9 +88,12 @@ export class NatsPublishTransport implements PublishTransport {
     const off = this.#local.subscribe(topic, handler);
     if (this.#sub === undefined) {
       try {
-        this.#sub = this.#nc.subscribe(`${this.#subjects.root}.pub.>`, { callback: (err, m) => {
+        const subject = `${this.#subjects.root}.pub.>`;
+        const sub = this.#nc.subscribe(subject, { callback: (err, m) => {
             if (err === null) this.#onMessage(m);
+            else this.#refused(sub, subject, err);
           } });
+        this.#sub = sub;
       } catch (error) {
         off();
         throw fromNats(error, { operation: `subscribe to ${JSON.stringify(topic)}` });
@@ -153,6 +156,17 @@ export class NatsPublishTransport implements PublishTransport {
       // Publications made while nothing here listens are not missing: start counting afresh.
       this.#tracker.reset();
     }
+  }
+
+  /**
+   * The server ended the subscription (a permissions violation): publications from other
+   * processes no longer arrive. Reported, never silent; the next subscribe tries again.
+   */
+  #refused(sub: Subscription, subject: string, err: Error): void {
+    if (this.#sub === sub) this.#sub = undefined;
+    const message: Message = { id: this.#runtime.ids.next("msg"), sender: "nats", pattern: "publish_subscribe", topic: subject, payload: undefined, timestamp: this.#runtime.clock.now() };
+    const mapped = fromNats(err, { operation: `subscribe to ${subject}` });
+    this.#report(mapped, message);
   }
 
   #onMessage(m: Msg): void {

@@ -349,6 +349,8 @@ function subscribe(nc: NatsConnection, subject: string, what: string, fn: (m: Ms
       ...(queue === undefined ? {} : { queue }),
       callback: (err, m) => {
         if (err === null) fn(m);
+        // The server ended the subscription (a permissions violation): say so, never silently.
+        else process.emitWarning(`covey: NATS ended the subscription to ${subject} (${what}): ${err.message}`, { code: "COVEY_NATS_SUBSCRIPTION_FAILED" });
       },
     });
   } catch (error) {

@@ -10,7 +10,7 @@ import { SequenceTracker } from "../../../src/backends/nats/sequence-tracker.js"
 import { Subjects } from "../../../src/backends/nats/wire.js";
 import type { Message } from "../../../src/channels/message.js";
 import { createRuntime } from "../../../src/runtime/runtime.js";
-import { MessagesDroppedError } from "../../../src/errors.js";
+import { MessagesDroppedError, NoResponderError } from "../../../src/errors.js";
 import { pubSubContract } from "../../channels/pub-sub-contract.js";
 import { requestReplyContract, type ContractEnv, type Reported } from "../../channels/request-reply-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
@@ -120,16 +120,11 @@ interface SmallServer {
   stop(): Promise<void>;
 }
 
-/**
- * A nats-server that gives up on a stalled subscriber quickly: a write to it may block for
- * `writeDeadline` (default 10 s) and its buffer may hold `max_pending` (default 64 MB) before
- * the server cuts it off as a slow consumer, dropping what it held. Own port, own temp dir,
- * stopped by pid.
- */
-async function startSmallServer(maxPending: number, writeDeadline: string): Promise<SmallServer> {
+/** A nats-server with the configuration file `config`: own port, own temp dir, stopped by pid. */
+async function startConfiguredServer(config: string): Promise<SmallServer> {
   const dir = mkdtempSync(join(tmpdir(), "covey-nats-slow-"));
   const conf = join(dir, "server.conf");
-  writeFileSync(conf, `max_pending: ${maxPending}\nwrite_deadline: "${writeDeadline}"\n`);
+  writeFileSync(conf, config);
   const child = spawn(process.env["NATS_SERVER"] ?? "nats-server", ["-c", conf, "-a", "127.0.0.1", "-p", "-1", "-js", "-sd", dir], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr.setEncoding("utf8");
@@ -165,7 +160,10 @@ type ChildNote = { type: "ready" } | { type: "blocking" } | { type: "dropped"; d
 withNatsServer("slow consumer over NATS", () => {
   let server: SmallServer | undefined;
   beforeAll(async () => {
-    server = await startSmallServer(1024 * 1024, "500ms");
+    // Gives up on a stalled subscriber quickly: a write to it may block for 500 ms (default
+    // 10 s) and its buffer may hold 1 MB (default 64 MB) before the server cuts it off as a
+    // slow consumer, dropping what it held.
+    server = await startConfiguredServer(`max_pending: ${1024 * 1024}\nwrite_deadline: "500ms"\n`);
   });
   afterAll(async () => {
     await server?.stop();
@@ -268,6 +266,44 @@ withNatsServer("pub-sub across a server restart", () => {
         await subscriber.shutdown();
       }
     }, 30_000);
+  });
+});
+
+withNatsServer("subscriptions the server refuses", () => {
+  let server: SmallServer | undefined;
+  beforeAll(async () => {
+    server = await startConfiguredServer(`authorization {
+  users = [
+    { user: "covey", password: "covey", permissions: { subscribe: { deny: ["covey.perm.pub.>", "covey.perm.agent.denied"] } } }
+  ]
+}
+`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe("NatsPublishTransport and NatsRequestTransport under a permissions violation", () => {
+    it("reports a refused pub-sub subscription on the system (BackendError) and a refused agent subject as a warning", async () => {
+      const backend = await natsBackend({ servers: server!.url, mesh: "perm", storage: "memory", followState: false, connection: { user: "covey", pass: "covey" } });
+      const system = createSystem({ backend });
+      const reports: string[] = [];
+      system.events.eventBus.subscribe("error_occurred", (e) => void reports.push(String((e.payload as { error?: unknown }).error)));
+      const warnings: Error[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w);
+      process.on("warning", onWarning);
+      try {
+        system.communication.pubSub.subscribe("news.>", () => undefined);
+        await eventually(() => reports.length, (n) => n > 0);
+        expect(reports[0]).toMatch(/^nats: subscribe to covey\.perm\.pub\.> failed: .*[Pp]ermissions [Vv]iolation/);
+        system.communication.requestReply.registerHandler("denied", () => "never");
+        await eventually(() => warnings.filter((w) => (w as Error & { code?: string }).code === "COVEY_NATS_SUBSCRIPTION_FAILED").length, (n) => n > 0);
+        await expect(system.communication.requestReply.request("me", "denied", 1, { timeout: 2_000 })).rejects.toBeInstanceOf(NoResponderError);
+      } finally {
+        process.off("warning", onWarning);
+        await system.shutdown();
+      }
+    });
   });
 });
 
