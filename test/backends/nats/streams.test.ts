@@ -257,6 +257,24 @@ withNatsServer("streams over NATS", (fixture) => {
       }
     });
 
+    it("lets exactly one process host a stream both start at the same moment", async () => {
+      const { systems: [s1, s2] } = await systems();
+      try {
+        const [a, b] = [channel(s1!), channel(s2!)];
+        const ids = Array.from({ length: 20 }, (_, i) => `race.${i}`);
+        await Promise.all(ids.flatMap((id) => [a.send(id, `a:${id}`), b.send(id, `b:${id}`)]));
+        for (const id of ids) {
+          // One host holds both items.
+          expect([a.info(id), b.info(id)].filter((info) => info !== undefined)).toEqual([expect.objectContaining({ buffered: 2 })]);
+          const got = [await a.receive(id), await b.receive(id)];
+          expect(got.sort()).toEqual([`a:${id}`, `b:${id}`]);
+        }
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
     it("refuses another highWaterMark for a stream hosted elsewhere on the next operation", async () => {
       const { systems: [s1, s2] } = await systems();
       try {
