@@ -1,6 +1,6 @@
 import { ClosedError, HandlerError, NoResponderError, TimeoutError, ValidationError, type CoveyError } from "../errors.js";
 import { jsonIssues } from "../runtime/json.js";
-import { isPassThrough } from "../runtime/pass-through.js";
+import { takePassThrough } from "../runtime/pass-through.js";
 import type { Runtime } from "../runtime/runtime.js";
 import { immediateScheduler } from "../runtime/scheduler.js";
 import type { Deadline } from "../runtime/timer-queue.js";
@@ -120,8 +120,9 @@ export class PendingRequest implements ReplySink {
 
   fail(cause: unknown): void {
     if (this.done) return;
-    // A responder that was stopped answers with its ClosedError itself, not a HandlerError.
-    this.#reject(isPassThrough(cause) ? cause : new HandlerError(this.message.recipient!, cause), "error");
+    // A responder that was stopped answers with its ClosedError itself, not a HandlerError;
+    // once only: rethrown by the caller's own handler, it is that handler's failure.
+    this.#reject(takePassThrough(cause) ? cause : new HandlerError(this.message.recipient!, cause), "error");
   }
 
   noResponder(): void {

@@ -16,3 +16,12 @@ export function passThrough<E extends object>(error: E): E {
 export function isPassThrough(error: unknown): boolean {
   return typeof error === "object" && error !== null && marked.has(error);
 }
+
+/**
+ * Whether `error` was marked with {@link passThrough}, removing the mark: an error handed to
+ * its caller as it is must not pass through again when that caller's own handler rethrows it
+ * (there it is a failure of that handler, to be wrapped in a HandlerError). @internal
+ */
+export function takePassThrough(error: unknown): boolean {
+  return typeof error === "object" && error !== null && marked.delete(error);
+}

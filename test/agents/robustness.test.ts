@@ -219,3 +219,24 @@ describe("Contracts however the agent is addressed", () => {
     await system.shutdown();
   });
 });
+
+describe("Errors passed through once", () => {
+  it("wraps a ClosedError a handler rethrows from its own call: the caller sees the handler failed", async () => {
+    const system = createSystem();
+    const gate = deferred();
+    await system.addAgent(defineAgent({ name: "inner", handler: () => gate.promise }));
+    await system.addAgent(defineAgent({ name: "outer", handler: (_: unknown, ctx) => ctx.call("inner", {}) }));
+    const busy = system.call("inner", {});
+    // Queued behind the busy call; rejected with ClosedError when inner is removed.
+    const outer = settle(system.call("outer", {}));
+    await new Promise<void>((r) => setImmediate(r));
+    await system.removeAgent("inner#1");
+    const err = await outer;
+    expect(err).toBeInstanceOf(HandlerError);
+    expect((err as HandlerError).cause).toBeInstanceOf(Error);
+    expect(((err as HandlerError).cause as Error).name).toBe("ClosedError");
+    gate.resolve();
+    await settle(busy);
+    await system.shutdown();
+  });
+});

@@ -69,6 +69,20 @@ withNatsServer("MultiAgentSystem over NATS", (fixture) => {
       }
     });
 
+    it("wraps a refusal a handler rethrows from its own call into another process: its caller sees the handler failed", async () => {
+      const [a, b] = await pair();
+      try {
+        await b.addAgent(defineAgent({ name: "inner", input: z.object({ n: z.number() }), handler: ({ n }) => n }));
+        await a.addAgent(defineAgent({ name: "outer", handler: (_: unknown, ctx) => ctx.call("inner", { n: "x" }) }));
+        const err = await b.call("outer", {}).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(HandlerError);
+        expect((err as HandlerError).cause).toBeInstanceOf(ValidationError);
+      } finally {
+        await a.shutdown();
+        await b.shutdown();
+      }
+    });
+
     it("rejects with NoResponderError at once when nobody serves the name", async () => {
       const [a, b] = await pair();
       try {
