@@ -1,6 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { StreamingChannel, type StreamHandle, type StreamInfo, type StreamOptions } from "../../channels/streaming.js";
-import { ClosedError, ValidationError } from "../../errors.js";
+import { ClosedError, TimeoutError, ValidationError } from "../../errors.js";
 import { onAbort } from "../../runtime/abort.js";
 import { describeValue } from "../../runtime/describe.js";
 import { assertJson } from "../../runtime/json.js";
@@ -129,11 +129,44 @@ export class NatsStreamingChannel extends StreamingChannel {
    * Resolves once every `createStream(streamId)` this process made has reached the stream's
    * host; rejects with the host's refusal (ValidationError for another `highWaterMark`,
    * ClosedError), which then no operation receives.
+   *
+   * @param opts.timeout ms to wait; then `TimeoutError` (the options still travel on).
+   * @example
+   * ```ts
+   * streams.createStream("tokens", { highWaterMark: 64 });
+   * await streams.created("tokens"); // other processes now see highWaterMark 64
+   * ```
    */
-  async created(streamId: string): Promise<void> {
+  async created(streamId: string, opts?: WaitOptions): Promise<void> {
+    checkName(streamId, "streamId");
+    const timeout = checkTimeout(opts?.timeout, `create stream ${JSON.stringify(streamId)}`);
+    const signal = opts?.signal;
+    signal?.throwIfAborted();
     const pending = this.#creating.get(streamId);
-    if (pending !== undefined) await pending.catch(() => undefined);
+    if (pending !== undefined) await this.#bounded(settled(pending), timeout, signal, `create stream ${JSON.stringify(streamId)}`);
     this.#takeCreateError(streamId);
+  }
+
+  /** `p`, or TimeoutError after `timeout`, or the signal's reason: whichever comes first, leaving no timer or listener. */
+  #bounded(p: Promise<void>, timeout: number | undefined, signal: AbortSignal | undefined, what: string): Promise<void> {
+    if (timeout === undefined && signal === undefined) return p;
+    return new Promise<void>((resolve, reject) => {
+      const deadline = timeout === undefined ? undefined : this.#runtime.timers.add(timeout, () => finish(() => reject(new TimeoutError(what, timeout))));
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on unchanged
+      const off = signal === undefined ? undefined : onAbort(signal, (reason) => finish(() => reject(reason)));
+      let done = false;
+      function finish(settle: () => void): void {
+        if (done) return;
+        done = true;
+        deadline?.cancel();
+        off?.();
+        settle();
+      }
+      p.then(
+        () => finish(resolve),
+        (error: unknown) => finish(() => reject(asError(error))),
+      );
+    });
   }
 
   /** Appends `data` to the stream, in whichever process hosts it; waits while its buffer is full. */

@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { createInbox, headers as natsHeaders, type Msg } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
 import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
 import { NatsStreamingChannel } from "../../../src/backends/nats/streaming.js";
-import { ClosedError, ValidationError } from "../../../src/errors.js";
+import { ClosedError, TimeoutError, ValidationError } from "../../../src/errors.js";
 import { streamingContract, type StreamingPair } from "../../channels/streaming-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
 
@@ -269,6 +270,32 @@ withNatsServer("streams over NATS", (fixture) => {
           const got = [await a.receive(id), await b.receive(id)];
           expect(got.sort()).toEqual([`a:${id}`, `b:${id}`]);
         }
+      } finally {
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
+    it("bounds created() by its timeout and signal when the host does not answer", async () => {
+      const { mesh, systems: [s1, s2] } = await systems();
+      const raw = await fixture().connect();
+      try {
+        // A "host" that listens and never answers, named in the claims bucket.
+        raw.subscribe(`covey.${mesh}.stream.ghost.>`, { callback: () => undefined });
+        await raw.flush();
+        const kv = await new Kvm(raw).open(`covey_${mesh}_streams`);
+        await kv.create("silent", JSON.stringify({ owner: "ghost" }));
+        const streams = channel(s1!);
+        streams.createStream("silent", { highWaterMark: 2 });
+        await expect(streams.created("silent", { timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+        const ac = new AbortController();
+        const aborted = streams.created("silent", { signal: ac.signal });
+        ac.abort("no more");
+        await expect(aborted).rejects.toBe("no more");
+        expect(getEventListeners(ac.signal, "abort")).toHaveLength(0);
+        // The silent host fails the create after three heartbeats; created() then reports it.
+        await expect(streams.created("silent")).rejects.toBeInstanceOf(ClosedError);
+        expect(streams.inFlight).toEqual({ calls: 0, served: 0, unacked: 0 });
       } finally {
         await s1!.shutdown();
         await s2!.shutdown();
