@@ -16,7 +16,7 @@ import type { StateChange, StateEntry, StateStore, UpdateOptions, UpdateRecipe, 
 import { checkBy, checkCount } from "../../state/update-recipe.js";
 import { updateWithRetry } from "../../state/update-with-retry.js";
 import { decodeKey, encodeKey } from "./key-codec.js";
-import { isWrongLastSequence } from "./nats-errors.js";
+import { isWrongLastSequence, mapNats } from "./nats-errors.js";
 import { decodePayload, LazyEntry, type Envelope } from "./lazy-entry.js";
 import { OpQueue } from "./op-queue.js";
 
@@ -203,7 +203,7 @@ export class NatsStateStore implements StateStore {
 
   async get<T>(key: string): Promise<StateEntry<T> | undefined> {
     checkName(key, "key");
-    return this.#queue.run(async () => (await this.#read(key)).entry as StateEntry<T> | undefined);
+    return this.#op(`kv get ${JSON.stringify(key)}`, async () => (await this.#read(key)).entry as StateEntry<T> | undefined);
   }
 
   async set<T>(key: string, value: T, opts?: { by?: string; expectedVersion?: number }): Promise<StateEntry<T>> {
@@ -211,14 +211,14 @@ export class NatsStateStore implements StateStore {
     const by = checkBy(opts?.by);
     const expected = opts?.expectedVersion === undefined ? undefined : checkCount(opts.expectedVersion, "expectedVersion", 0);
     const stored = toStoredValue(value, this.#maxValueBytes, key);
-    return this.#queue.run(() => this.#set(key, stored, by, expected)) as Promise<StateEntry<T>>;
+    return this.#op(`kv set ${JSON.stringify(key)}`, () => this.#set(key, stored, by, expected)) as Promise<StateEntry<T>>;
   }
 
   async delete(key: string, opts?: { by?: string; expectedVersion?: number }): Promise<boolean> {
     checkName(key, "key");
     const by = checkBy(opts?.by);
     const expected = opts?.expectedVersion === undefined ? undefined : checkCount(opts.expectedVersion, "expectedVersion", 0);
-    return this.#queue.run(async () => {
+    return this.#op(`kv delete ${JSON.stringify(key)}`, async () => {
       for (;;) {
         const { entry } = await this.#read(key);
         const actual = entry?.version ?? 0;
@@ -246,7 +246,7 @@ export class NatsStateStore implements StateStore {
     checkName(key, "key");
     const by = checkBy(opts?.by);
     const stored = toStoredValue(newValue, this.#maxValueBytes, key);
-    return this.#queue.run(async () => {
+    return this.#op(`kv compareAndSwap ${JSON.stringify(key)}`, async () => {
       for (;;) {
         const { entry, last } = await this.#read(key);
         const match = expectedValue === undefined ? entry === undefined : entry !== undefined && jsonEquals(entry.value, expectedValue);
@@ -270,7 +270,7 @@ export class NatsStateStore implements StateStore {
     // in-process) their effect is what the write's revision check sees.
     const children: Promise<unknown>[] = [];
     const recipe = typeof fn !== "function" ? fn : ((draft: never, ctx: never) => this.#queue.capture(children, () => fn(draft, ctx)));
-    return this.#queue.run(() =>
+    return this.#op(`kv update ${JSON.stringify(key)}`, () =>
       updateWithRetry<T, R>(
         {
           get: async (k) => (await this.#read(k)).entry,
@@ -298,7 +298,7 @@ export class NatsStateStore implements StateStore {
     if (prefix !== undefined && typeof prefix !== "string") {
       throw new ValidationError("prefix must be a string", [{ path: ["prefix"], message: "must be a string" }]);
     }
-    return this.#queue.run(async () => {
+    return this.#op("kv keys", async () => {
       await this.#ensureFeed();
       await this.#sync();
       const out: string[] = [];
@@ -362,7 +362,7 @@ export class NatsStateStore implements StateStore {
     const limit = opts?.limit;
     if (key !== undefined) checkName(key, "key");
     if (limit !== undefined) checkCount(limit, "limit", 0);
-    return this.#queue.run(async () => {
+    return this.#op("kv history", async () => {
       await this.#ensureFeed();
       await this.#sync();
       return this.#ring.toArray(key, limit);
@@ -380,6 +380,14 @@ export class NatsStateStore implements StateStore {
     this.#waiters = [];
     for (const w of waiters) w.reject(new ClosedError("NATS state store"));
     await this.#messages?.close();
+  }
+
+  /**
+   * Runs one operation in order with the others; what the NATS client throws becomes a covey
+   * error (ClosedError, TimeoutError, BackendError) with the client's error as `cause`.
+   */
+  #op<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    return mapNats({ operation, timeout: 5000 }, () => this.#queue.run(fn));
   }
 
   async #set(key: string, stored: unknown, by: string, expected: number | undefined): Promise<StoredEntry> {

@@ -5,6 +5,7 @@ import { ValidationError } from "../../errors.js";
 import { describeValue, errorMessage } from "../../runtime/describe.js";
 import type { Backend, BackendHost, BackendParts } from "../backend.js";
 import { NatsCatalog } from "./catalog.js";
+import { mapNats } from "./nats-errors.js";
 import { openEventTransport } from "./event-transport.js";
 import { natsStateStore, type NatsStateStore } from "./kv-store.js";
 import { NatsPublishTransport } from "./publish-transport.js";
@@ -104,7 +105,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
   const processId = checkToken(opts.processId ?? `p${randomBytes(5).toString("hex")}`, "processId");
   const storage = opts.storage ?? "file";
   const presenceMs = checkPresence(opts.presenceMs);
-  const nc = await connect({ maxReconnectAttempts: -1, ...opts.connection, servers, name: `covey:${mesh}:${processId}` });
+  const nc = await mapNats({ operation: `connect to ${String(servers)}` }, () => connect({ maxReconnectAttempts: -1, ...opts.connection, servers, name: `covey:${mesh}:${processId}` }));
   try {
     const store = await natsStateStore(nc, { bucket: `covey_${mesh}_state`, storage, follow: opts.followState ?? true, ...(opts.keyHistory === undefined ? {} : { keyHistory: opts.keyHistory }) });
     const catalogStore = await natsStateStore(nc, { bucket: `covey_${mesh}_catalog`, storage, keyHistory: 1, historyLimit: 0, follow: true });

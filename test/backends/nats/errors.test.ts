@@ -228,10 +228,10 @@ withNatsServer("NATS errors mapped at the boundary", (fixture) => {
         const later = await rejection(caller.call("hang", {}, { timeout: 30_000 }));
         expect(later).toBeInstanceOf(CoveyError);
         // A state write with the server down fails once JetStream's 5 s request timeout passes;
-        // mapped, it is covey's TimeoutError with the client's error as cause.
-        const kvError = await rejection(caller.kv.set("k", 1));
-        const mapped = fromNats(kvError, { operation: "kv set \"k\"", timeout: 5_000 });
+        // the store maps it to covey's TimeoutError with the client's error as cause.
+        const mapped = await rejection(caller.kv.set("k", 1));
         expect(mapped).toBeInstanceOf(TimeoutError);
+        expect((mapped as Error).message).toContain("kv set");
         const cause = (mapped as Error).cause;
         expect(cause).toBeInstanceOf(Error);
         expect(cause).not.toBeInstanceOf(CoveyError);
@@ -244,5 +244,15 @@ withNatsServer("NATS errors mapped at the boundary", (fixture) => {
         await responder.shutdown();
       }
     }, 30_000);
+  });
+});
+
+describe("natsBackend with no server to reach", () => {
+  it("rejects with BackendError (cause: the client's connection error), not a NATS class", async () => {
+    const err = await natsBackend({ servers: "nats://127.0.0.1:1", mesh: "nowhere" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).transient).toBe(true);
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect((err as Error).cause).not.toBeInstanceOf(CoveyError);
   });
 });
