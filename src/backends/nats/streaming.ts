@@ -1,7 +1,6 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { StreamingChannel, type StreamHandle, type StreamInfo, type StreamOptions } from "../../channels/streaming.js";
-import { ClosedError, TimeoutError, ValidationError } from "../../errors.js";
-import { onAbort } from "../../runtime/abort.js";
+import { ClosedError, ValidationError } from "../../errors.js";
 import { describeValue } from "../../runtime/describe.js";
 import { assertJson } from "../../runtime/json.js";
 import type { Runtime } from "../../runtime/runtime.js";
@@ -9,6 +8,7 @@ import { checkName, checkTimeout, type WaitOptions } from "../../runtime/wait.js
 import { StreamCaller, StreamMoved } from "./stream-caller.js";
 import { StreamClaims, type Route } from "./stream-claims.js";
 import { StreamHost } from "./stream-host.js";
+import { asError, bounded, receiveIterator, rejected, settled } from "./stream-promises.js";
 import { StreamSubjects } from "./stream-wire.js";
 import { encodeJson } from "./wire.js";
 
@@ -28,9 +28,6 @@ export interface NatsStreamingOptions {
 
 /** How often an operation follows a stream that moved to another host before giving up. */
 const MOVED_RETRIES = 4;
-
-/** Why an iteration's pending receive was withdrawn (its `return()`), as opposed to its signal. */
-const RETURNED = Symbol("covey.stream.returned");
 
 /**
  * A {@link StreamingChannel} shared by every process of a NATS mesh: the same methods and the
@@ -143,30 +140,8 @@ export class NatsStreamingChannel extends StreamingChannel {
     const signal = opts?.signal;
     signal?.throwIfAborted();
     const pending = this.#creating.get(streamId);
-    if (pending !== undefined) await this.#bounded(settled(pending), timeout, signal, `create stream ${JSON.stringify(streamId)}`);
+    if (pending !== undefined) await bounded(settled(pending), this.#runtime, timeout, signal, `create stream ${JSON.stringify(streamId)}`);
     this.#takeCreateError(streamId);
-  }
-
-  /** `p`, or TimeoutError after `timeout`, or the signal's reason: whichever comes first, leaving no timer or listener. */
-  #bounded(p: Promise<void>, timeout: number | undefined, signal: AbortSignal | undefined, what: string): Promise<void> {
-    if (timeout === undefined && signal === undefined) return p;
-    return new Promise<void>((resolve, reject) => {
-      const deadline = timeout === undefined ? undefined : this.#runtime.timers.add(timeout, () => finish(() => reject(new TimeoutError(what, timeout))));
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on unchanged
-      const off = signal === undefined ? undefined : onAbort(signal, (reason) => finish(() => reject(reason)));
-      let done = false;
-      function finish(settle: () => void): void {
-        if (done) return;
-        done = true;
-        deadline?.cancel();
-        off?.();
-        settle();
-      }
-      p.then(
-        () => finish(resolve),
-        (error: unknown) => finish(() => reject(asError(error))),
-      );
-    });
   }
 
   /** Appends `data` to the stream, in whichever process hosts it; waits while its buffer is full. */
@@ -220,39 +195,7 @@ export class NatsStreamingChannel extends StreamingChannel {
    */
   override iterate<T>(streamId: string, opts?: { signal?: AbortSignal }): AsyncIterableIterator<T> {
     checkName(streamId, "streamId");
-    const signal = opts?.signal;
-    let done = false;
-    let withdraw: AbortController | undefined;
-    const next = async (): Promise<IteratorResult<T, undefined>> => {
-      if (done) return { done: true, value: undefined };
-      signal?.throwIfAborted();
-      const controller = (withdraw = new AbortController());
-      const off = signal === undefined ? undefined : onAbort(signal, (reason) => controller.abort(reason));
-      try {
-        const item = await this.receive<T>(streamId, { signal: controller.signal });
-        if (item === undefined) {
-          done = true;
-          return { done: true, value: undefined };
-        }
-        return { done: false, value: item };
-      } catch (error) {
-        if (error === RETURNED) return { done: true, value: undefined };
-        throw error;
-      } finally {
-        off?.();
-        if (withdraw === controller) withdraw = undefined;
-      }
-    };
-    const iterator: AsyncIterableIterator<T> = {
-      next,
-      return: () => {
-        done = true;
-        withdraw?.abort(RETURNED);
-        return Promise.resolve({ done: true, value: undefined });
-      },
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return receiveIterator<T>((signal) => this.receive<T>(streamId, { signal }), opts?.signal);
   }
 
   /**
@@ -373,22 +316,4 @@ export class NatsStreamingChannel extends StreamingChannel {
     this.#createErrors.delete(streamId);
     throw error;
   }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-/** Resolves once `p` settled, whatever the outcome. */
-function settled(p: Promise<unknown> | undefined): Promise<void> {
-  return p === undefined ? Promise.resolve() : p.then(
-    () => undefined,
-    () => undefined,
-  );
-}
-
-/** A rejected promise with what a synchronous check threw (a signal's reason stays as it is). */
-function rejected<T>(error: unknown): Promise<T> {
-  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an abort reason is passed on unchanged
-  return Promise.reject(error);
 }
