@@ -80,14 +80,23 @@ export class StreamingChannel {
     if (this.#streams.get(stream.id) !== stream) return;
     this.#streams.delete(stream.id);
     if (stream.closed) this.#remember(stream.id);
+    else this.#onForgotten?.(stream.id, false);
   };
   #closed = false;
 
-  readonly #onEvicted: ((streamId: string) => void) | undefined;
+  readonly #onForgotten: ((streamId: string, ended: boolean) => void) | undefined;
 
-  constructor(opts?: RuntimeOptions & { /** @internal an ended stream's id left the remembered ones: nothing of it is held any more */ onEvicted?: (streamId: string) => void }) {
+  constructor(
+    opts?: RuntimeOptions & {
+      /**
+       * @internal the channel holds nothing of stream `streamId` any more: a stream made on first
+       * use went idle (`ended` false), or an ended stream's id left the remembered ones (`ended` true)
+       */
+      onForgotten?: (streamId: string, ended: boolean) => void;
+    },
+  ) {
     this.#runtime = resolveRuntime(opts);
-    this.#onEvicted = opts?.onEvicted;
+    this.#onForgotten = opts?.onForgotten;
   }
 
   /**
@@ -253,6 +262,11 @@ export class StreamingChannel {
     if (wasEnded) s.close();
   }
 
+  /** Whether the channel holds stream `streamId`, or remembers that it ended. @internal */
+  holds(streamId: string): boolean {
+    return this.#streams.has(streamId) || this.#ended.has(streamId);
+  }
+
   /** Closes every stream, and the channel: later sends and createStream get `ClosedError`. Idempotent. */
   close(): void {
     this.#closed = true;
@@ -286,7 +300,7 @@ export class StreamingChannel {
     if (ended.size > ENDED_REMEMBERED) {
       const oldest = ended.values().next().value!;
       ended.delete(oldest);
-      this.#onEvicted?.(oldest);
+      this.#onForgotten?.(oldest, true);
     }
   }
 }

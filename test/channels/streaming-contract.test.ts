@@ -51,15 +51,32 @@ describe("StreamingChannel#putBack (an item a remote receiver could not take)", 
   });
 });
 
-describe("StreamingChannel onEvicted (a host giving up streams that ended long ago)", () => {
+describe("StreamingChannel onForgotten (a host giving up streams it holds nothing of)", () => {
+  it("reports an idle stream made on first use when it is forgotten, not one made by createStream", async () => {
+    const forgotten: [string, boolean][] = [];
+    const streams = new StreamingChannel({ clock: new VirtualClock(), onForgotten: (id, ended) => forgotten.push([id, ended]) });
+    await streams.send("used", 1);
+    expect(streams.holds("used")).toBe(true);
+    await expect(streams.receive("used")).resolves.toBe(1);
+    expect(forgotten).toEqual([["used", false]]);
+    expect(streams.holds("used")).toBe(false);
+    streams.createStream("kept");
+    await streams.send("kept", 1);
+    await expect(streams.receive("kept")).resolves.toBe(1);
+    expect(forgotten).toEqual([["used", false]]);
+    expect(streams.holds("kept")).toBe(true);
+  });
+
   it("reports an ended stream's id once 1,024 newer ended ids pushed it out of memory", async () => {
     const evicted: string[] = [];
-    const streams = new StreamingChannel({ clock: new VirtualClock(), onEvicted: (id) => evicted.push(id) });
+    const streams = new StreamingChannel({ clock: new VirtualClock(), onForgotten: (id, ended) => void (ended && evicted.push(id)) });
     for (let i = 0; i < 1024; i++) streams.closeStream(`s${i}`);
     expect(evicted).toEqual([]);
     await expect(streams.send("s0", 1)).rejects.toBeInstanceOf(ClosedError);
+    expect(streams.holds("s0")).toBe(true);
     streams.closeStream("s1024");
     expect(evicted).toEqual(["s0"]);
+    expect(streams.holds("s0")).toBe(false);
     // Forgotten: its id is a new stream now.
     await expect(streams.send("s0", 1)).resolves.toBeUndefined();
   });

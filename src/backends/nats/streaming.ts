@@ -24,6 +24,11 @@ export interface NatsStreamingOptions {
   storage?: "file" | "memory";
   /** Progress-frame interval of remote waits; a host silent for three fails them. @default 500 */
   heartbeatMs?: number;
+  /**
+   * How long a stream made on first use may stay idle (no data, no waiter) before its host
+   * gives up its claim (the next use claims it again). @default 10000
+   */
+  releaseAfterMs?: number;
 }
 
 /** How often an operation follows a stream that moved to another host before giving up. */
@@ -58,6 +63,10 @@ export class NatsStreamingChannel extends StreamingChannel {
   readonly #runtime: Runtime;
   /** A createStream that failed at a remote host: the next operation on the stream from here rejects with it. */
   readonly #createErrors = new Map<string, Error>();
+  /** Idle streams made on first use, by when they were forgotten (wall clock), oldest first. */
+  readonly #idle = new Map<string, number>();
+  readonly #releaseAfter: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   /** createStream calls on their way to a remote host: later operations wait for them. */
   readonly #creating = new Map<string, Promise<void>>();
   #closed = false;
@@ -68,8 +77,10 @@ export class NatsStreamingChannel extends StreamingChannel {
     this.#self = opts.processId;
     this.#runtime = runtime;
     this.#claims = new StreamClaims(nc, opts.bucket, opts.storage ?? "file", opts.processId);
-    // A stream that ended long ago (its id no longer remembered) is held nowhere: give up its claim.
-    this.#host = new StreamingChannel({ runtime, onEvicted: (id) => this.#release(id) });
+    this.#releaseAfter = opts.releaseAfterMs ?? 10_000;
+    // A stream the host holds nothing of any more: give up its claim (at once for one that ended
+    // long ago; for an idle one made on first use, if it stays unused for a while).
+    this.#host = new StreamingChannel({ runtime, onForgotten: (id, ended) => (ended ? this.#release(id) : this.#idleSoon(id)) });
     const subjects = new StreamSubjects(opts.root);
     const heartbeat = opts.heartbeatMs ?? 500;
     this.#server = new StreamHost(nc, subjects, opts.processId, this.#claims, this.#host, heartbeat);
@@ -271,6 +282,9 @@ export class NatsStreamingChannel extends StreamingChannel {
   async shutdown(): Promise<void> {
     this.close();
     this.#server.close();
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    this.#idle.clear();
     await this.#claims.close();
   }
 
@@ -298,10 +312,36 @@ export class NatsStreamingChannel extends StreamingChannel {
     return attempt(0);
   }
 
-  /** The host forgot an ended stream: give up its claim, unless an item of it may still come back. */
+  /** The host holds nothing of the stream: give up its claim, unless an item of it may still come back. */
   #release(streamId: string): void {
-    if (this.#server.handingOver(streamId) || this.#host.info(streamId) !== undefined) return;
+    if (this.#closed || this.#server.handingOver(streamId) || this.#host.holds(streamId)) return;
     this.#claims.release(streamId);
+  }
+
+  /** An idle stream made on first use was forgotten: release its claim unless it is used again soon. */
+  #idleSoon(streamId: string): void {
+    if (this.#closed || !this.#claims.hosts(streamId)) return;
+    this.#idle.delete(streamId);
+    this.#idle.set(streamId, Date.now());
+    if (this.#sweeper === undefined) {
+      // Wall clock: this is bookkeeping of the mesh, not a wait on the system's clock. Unref'd.
+      this.#sweeper = setInterval(() => this.#sweep(), Math.max(10, this.#releaseAfter / 2));
+      this.#sweeper.unref();
+    }
+  }
+
+  #sweep(): void {
+    const due = Date.now() - this.#releaseAfter;
+    for (const [id, since] of this.#idle) {
+      // Oldest first: stop at the first that is not due yet.
+      if (since > due) break;
+      this.#idle.delete(id);
+      this.#release(id);
+    }
+    if (this.#idle.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** The route to use now, or undefined while it is being resolved (operations then queue behind it, in order). */

@@ -7,6 +7,7 @@ import { createSystem, type MultiAgentSystem } from "../../../src/index.js";
 import { natsBackend, type NatsBackend } from "../../../src/backends/nats/index.js";
 import { NatsStreamingChannel } from "../../../src/backends/nats/streaming.js";
 import { ClosedError, TimeoutError, ValidationError } from "../../../src/errors.js";
+import { createRuntime } from "../../../src/runtime/runtime.js";
 import { streamingContract, type StreamingPair } from "../../channels/streaming-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
 import { startNatsServer, type NatsServer } from "./server.js";
@@ -300,6 +301,28 @@ withNatsServer("streams over NATS", (fixture) => {
       } finally {
         await s1!.shutdown();
         await s2!.shutdown();
+      }
+    });
+
+    it("gives up the claim of a stream made on first use once it stayed idle, and claims it again when used", async () => {
+      const mesh = `streams${++meshes}`;
+      const nc = await fixture().connect();
+      const raw = await fixture().connect();
+      const streams = new NatsStreamingChannel(nc, createRuntime(), { root: `covey.${mesh}`, bucket: `covey_${mesh}_streams`, processId: "solo", storage: "memory", heartbeatMs: 200, releaseAfterMs: 50 });
+      try {
+        await streams.send("idle", 1);
+        await streams.send("kept", 1);
+        const kv = await new Kvm(raw).open(`covey_${mesh}_streams`);
+        expect((await kv.get("idle"))?.json()).toEqual({ owner: "solo" });
+        await expect(streams.receive("idle")).resolves.toBe(1);
+        // "idle" holds nothing now; "kept" still holds an item.
+        await waitFor(() => kv.get("idle"), (e) => e === null || e.operation !== "PUT");
+        expect((await kv.get("kept"))?.json()).toEqual({ owner: "solo" });
+        await streams.send("idle", 2);
+        expect((await kv.get("idle"))?.json()).toEqual({ owner: "solo" });
+        await expect(streams.receive("idle")).resolves.toBe(2);
+      } finally {
+        await streams.shutdown();
       }
     });
 
