@@ -70,6 +70,12 @@ export interface Backend {
    * numbers its own instances, deterministically). @internal
    */
   nextInstance?(name: string): Promise<number>;
+  /**
+   * Resolves when `system.shutdown()` should stop waiting for agents' departures to be
+   * announced through the backend (a server that is down would make it wait out retries).
+   * Absent in-process: shutdown waits for them. @internal
+   */
+  closeGrace?(): Promise<void>;
   /** Releases what the backend holds (its connection). Called by `system.shutdown()`. @internal */
   close(): Promise<void>;
 }

@@ -66,6 +66,16 @@ export interface NatsBackend extends Backend {
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
+/** How long shutdown waits for each goodbye to reach the server. */
+const CLOSE_BUDGET_MS = 2000;
+
+/** `work`, or nothing once `ms` passed (the timer never keeps the process alive). */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)).unref())]);
+  clearTimeout(timer);
+}
+
 function checkPresence(ms: unknown): number {
   if (ms === undefined) return 1000;
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 10) {
@@ -152,21 +162,35 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
       agentsChanged(): Promise<void> {
         return catalog.changed();
       },
+      closeGrace(): Promise<void> {
+        return bounded(new Promise(() => undefined), nc.isClosed() ? 0 : CLOSE_BUDGET_MS);
+      },
       async close(): Promise<void> {
         if (closed) return;
         closed = true;
-        await catalog.close().catch(() => undefined);
+        // Goodbyes (catalog entries, releases, the heartbeat record) are best effort: with the
+        // server gone each would wait out a request timeout, so together they get a short budget.
+        const budget = nc.isClosed() ? 0 : CLOSE_BUDGET_MS;
         requests?.close();
         publications?.close();
-        await streaming?.shutdown().catch(() => undefined);
-        await events.dispose();
         sync?.close();
-        await sync?.settled().catch(() => undefined);
-        await syncTable.close();
-        await syncStore.close();
-        await catalogStore.close();
-        await store.close();
-        await nc.drain().catch(() => undefined);
+        await bounded(
+          Promise.allSettled([
+            catalog.close(),
+            streaming?.shutdown(),
+            events.dispose(),
+            (async () => {
+              // Releases first, then the heartbeat record: nobody waits for a live-looking holder.
+              await sync?.settled().catch(() => undefined);
+              await syncTable.close();
+            })(),
+          ]),
+          budget,
+        );
+        await bounded(Promise.allSettled([syncStore.close(), catalogStore.close(), store.close()]), budget / 2);
+        if (nc.isClosed()) return;
+        await bounded(nc.drain().catch(() => undefined), budget / 2);
+        if (!nc.isClosed()) await nc.close().catch(() => undefined);
       },
     };
     return backend;

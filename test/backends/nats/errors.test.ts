@@ -256,3 +256,28 @@ describe("natsBackend with no server to reach", () => {
     expect((err as Error).cause).not.toBeInstanceOf(CoveyError);
   });
 });
+
+describe("shutdown when the server is gone", () => {
+  it("resolves after the connection closed under the system, and within a few seconds with the server down", async () => {
+    const server = await startNatsServer();
+    try {
+      const closedUnder = await natsBackend({ servers: server.url, mesh: "gone", storage: "memory" });
+      const one = createSystem({ backend: closedUnder });
+      await one.addAgent(defineAgent({ name: "a", handler: () => 1 }));
+      await one.sync.getLock("l").acquire("x");
+      await closedUnder.connection.close();
+      await expect(one.shutdown()).resolves.toBeUndefined();
+
+      const two = createSystem({ backend: await natsBackend({ servers: server.url, mesh: "gone", storage: "memory" }) });
+      await two.addAgent(defineAgent({ name: "b", handler: () => 1 }));
+      await two.sync.getLock("l2").acquire("y");
+      await server.stop();
+      const started = Date.now();
+      await expect(two.shutdown()).resolves.toBeUndefined();
+      // Goodbyes that cannot reach the server get a bounded budget, not each a request timeout.
+      expect(Date.now() - started).toBeLessThan(8_000);
+    } finally {
+      await server.stop().catch(() => undefined);
+    }
+  }, 30_000);
+});
