@@ -512,12 +512,10 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     // Channels first: every pending request and call ends with ClosedError before the agents'
     // signals abort their running handlers.
     this.communication.close();
-    // An agent whose AGENT_LEFT cannot be sent any more (a backend whose connection is gone)
-    // is stopped all the same: shutdown goes on, the other processes see it leave through the
-    // catalog's liveness.
-    // Over a backend whose server is unreachable, announcing each departure would wait out
-    // its retries: all of them together get the backend's grace period, then shutdown goes on
-    // (each agent is stopped here at once either way).
+    // An agent whose AGENT_LEFT cannot be sent (a backend whose connection is gone) is stopped
+    // all the same. Over a backend whose server is unreachable, announcing each departure would
+    // wait out its retries: all of them together get the backend's grace period, then shutdown
+    // goes on (each agent is stopped here at once either way).
     const grace = this.#backend?.closeGrace?.();
     for (const id of [...this.#agents.keys()]) {
       const removed = this.removeAgent(id).catch(() => undefined);
