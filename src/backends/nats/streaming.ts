@@ -53,6 +53,21 @@ const MOVED_RETRIES = 4;
  * finds it gone fails with ClosedError, and the next operation starts a fresh stream hosted
  * by a live process. `info()` and `streamIds()` describe the streams this process hosts;
  * {@link fetchInfo} asks the host of any stream.
+ *
+ * Limits: a receiver whose event loop stalls for more than three heartbeats before it
+ * acknowledges an item may see that item again (it went back to the head); a claim is given up
+ * when its stream ended long ago or stayed idle (see `releaseAfterMs`); a host cut off from the
+ * server for longer than three heartbeats is taken for dead by the others.
+ *
+ * @example
+ * ```ts
+ * // process A
+ * const tokens = system.communication.streaming.createStream<string>("tokens", { highWaterMark: 64 });
+ * for (const t of ["Hel", "lo"]) await tokens.send(t); // waits while B's reads lag 64 behind
+ * tokens.close();
+ * // process B, same mesh
+ * for await (const t of other.communication.streaming.iterate<string>("tokens")) process.stdout.write(t);
+ * ```
  */
 export class NatsStreamingChannel extends StreamingChannel {
   readonly #host: StreamingChannel;
