@@ -52,6 +52,7 @@ export class StreamCaller {
   readonly #onHostGone: (host: string) => void;
   readonly #outgoing = new Map<string, Outgoing>();
   readonly #sub: Subscription;
+  readonly #ping: string;
   #seq = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -62,6 +63,7 @@ export class StreamCaller {
     this.#self = self;
     this.#heartbeat = heartbeatMs;
     this.#onHostGone = onHostGone;
+    this.#ping = subjects.ping(self);
     this.#sub = nc.subscribe(subjects.repliesAll(self), { callback: (err, m) => {
         if (err === null) this.#onReply(m);
       } });
@@ -138,6 +140,11 @@ export class StreamCaller {
 
   #onReply(m: Msg): void {
     const reply = m.subject;
+    if (reply === this.#ping) {
+      // A host with waits of ours asks whether we are still here.
+      m.respond();
+      return;
+    }
     const out = this.#outgoing.get(reply);
     const h = m.headers;
     if (out === undefined) {

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { headers as natsHeaders, NoRespondersError, RequestError, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import type { StreamingChannel } from "../../channels/streaming.js";
 import { ClosedError, ValidationError } from "../../errors.js";
 import { passThrough } from "../../runtime/pass-through.js";
@@ -48,6 +48,8 @@ export class StreamHost {
   readonly #opIndex: number;
   readonly #incoming = new Map<string, Incoming>();
   readonly #unacked = new Map<string, Unacked>();
+  /** Callers asked whether they are still there, awaiting the answer. */
+  readonly #pinging = new Set<string>();
   /** Operations on streams this process is claiming back, by reply subject. */
   readonly #admitting = new Map<string, { cancelled: boolean }>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -227,6 +229,34 @@ export class StreamHost {
     this.#watch();
   }
 
+  /**
+   * Asks a covey caller with waits here whether it is still connected: no responders means it
+   * is gone (killed, disconnected), so its waits end as if it had cancelled them as gone and its
+   * unacknowledged items go back. One question per caller at a time.
+   */
+  #ping(caller: string): void {
+    if (this.#pinging.has(caller) || this.#nc.isClosed()) return;
+    this.#pinging.add(caller);
+    this.#nc
+      .request(this.#subjects.ping(caller), new Uint8Array(0), { timeout: 3 * this.#heartbeat })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (isNoResponders(error)) this.#callerGone(caller);
+        },
+      )
+      .finally(() => this.#pinging.delete(caller));
+  }
+
+  #callerGone(caller: string): void {
+    for (const [reply, inc] of [...this.#incoming]) {
+      if (this.#subjects.callerOfReply(reply) !== caller) continue;
+      inc.gone = true;
+      inc.controller.abort(new ClosedError("the remote caller"));
+    }
+    for (const [reply, u] of [...this.#unacked]) if (this.#subjects.callerOfReply(reply) === caller) this.#putBack(reply, u);
+  }
+
   #onControl(m: Msg): void {
     let c: Partial<StreamControl>;
     try {
@@ -297,12 +327,16 @@ export class StreamHost {
   }
 
   #tick(): void {
+    const callers = new Set<string>();
     for (const [reply, inc] of this.#incoming) {
+      const caller = this.#subjects.callerOfReply(reply);
+      if (caller !== undefined) callers.add(caller);
       if (!inc.frames) continue;
       const h = natsHeaders();
       h.set(Header.status, "working");
       this.#publish(reply, new Uint8Array(0), h);
     }
+    for (const caller of callers) this.#ping(caller);
     const stale = Date.now() - 3 * this.#heartbeat - 50;
     for (const [reply, u] of [...this.#unacked]) if (u.since < stale) this.#putBack(reply, u);
     if (this.#incoming.size === 0 && this.#unacked.size === 0 && this.#timer !== undefined) {
@@ -310,4 +344,8 @@ export class StreamHost {
       this.#timer = undefined;
     }
   }
+}
+
+function isNoResponders(error: unknown): boolean {
+  return error instanceof NoRespondersError || (error instanceof RequestError && error.isNoResponders());
 }

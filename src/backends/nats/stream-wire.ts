@@ -21,7 +21,8 @@ export function isStreamOp(token: string): token is StreamOp {
  *   `<host>` (it subscribes to `<root>.stream.<host>.>`);
  * - `<root>.stream.<host>.ctl`: cancellations and acknowledgements of earlier operations;
  * - `<root>.stream-reply.<caller>.<host>.<n>`: the answers to the caller's operations (the host
- *   in the subject lets a late answer be handed back to its host).
+ *   in the subject lets a late answer be handed back to its host);
+ * - `<root>.stream-reply.<caller>.ping`: a request the caller answers while it is connected.
  * @internal
  */
 export class StreamSubjects {
@@ -51,6 +52,19 @@ export class StreamSubjects {
 
   reply(caller: string, host: string, n: number): string {
     return `${this.#root}.stream-reply.${caller}.${host}.${n}`;
+  }
+
+  /** Where a host asks whether caller `caller` is still there (it answers while connected). */
+  ping(caller: string): string {
+    return `${this.#root}.stream-reply.${caller}.ping`;
+  }
+
+  /** The caller named in a covey reply subject, undefined for another client's reply subject. */
+  callerOfReply(subject: string): string | undefined {
+    const prefix = `${this.#root}.stream-reply.`;
+    if (!subject.startsWith(prefix)) return undefined;
+    const tokens = subject.slice(prefix.length).split(".");
+    return tokens.length === 3 ? tokens[0] : undefined;
   }
 
   /** The host named in a reply subject (the token before the counter). */

@@ -125,6 +125,43 @@ withNatsServer("streams over NATS", (fixture) => {
       }
     });
 
+    it("withdraws the waits of a caller process that dies, so they take no item and send none", async () => {
+      const { mesh, systems: [s1, s2] } = await systems();
+      const streams = channel(s1!);
+      streams.createStream("victim");
+      streams.createStream("full", { highWaterMark: 1 });
+      await streams.send("full", "held");
+      // The caller: another process, killed with SIGKILL while it waits on streams hosted here.
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", CALLER_PROGRAM], {
+        cwd: process.cwd(),
+        env: { ...process.env, NATS_URL: fixture().server.url, COVEY_MESH: mesh },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      try {
+        await waitFor(
+          () => Promise.resolve([streams.info("victim"), streams.info("full")]),
+          ([victim, full]) => victim?.waitingReceivers === 1 && full?.blockedSenders === 1,
+        );
+        const killedAt = Date.now();
+        process.kill(child.pid!, "SIGKILL");
+        await waitFor(
+          () => Promise.resolve([streams.info("victim"), streams.info("full")]),
+          ([victim, full]) => victim?.waitingReceivers === 0 && full?.blockedSenders === 0,
+        );
+        expect(Date.now() - killedAt).toBeLessThan(2_000);
+        // The dead receiver takes nothing, the dead sender sends nothing.
+        await s2!.communication.streaming.send("victim", "for the living");
+        await expect(streams.receive("victim", { timeout: 0 })).resolves.toBe("for the living");
+        await expect(streams.receive("full", { timeout: 0 })).resolves.toBe("held");
+        await expect(streams.receive("full", { timeout: 0 })).resolves.toBeUndefined();
+        expect(streams.inFlight).toEqual({ calls: 0, served: 0, unacked: 0 });
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        await s1!.shutdown();
+        await s2!.shutdown();
+      }
+    });
+
     it("puts an item back at the head when its receiver never acknowledges it (a plain NATS client)", async () => {
       const { backends, systems: [s1, s2] } = await systems();
       const raw = await fixture().connect();
@@ -346,6 +383,18 @@ withNatsServer("streams over NATS", (fixture) => {
     });
   });
 });
+
+/** The caller process of the death test: waits on "victim" (receive) and "full" (send), hosted by the test. */
+const CALLER_PROGRAM = `
+const root = process.cwd();
+const { natsBackend } = await import(root + "/src/backends/nats/index.ts");
+const { createSystem } = await import(root + "/src/index.ts");
+const system = createSystem({ backend: await natsBackend({ servers: process.env.NATS_URL, mesh: process.env.COVEY_MESH, storage: "memory", heartbeatMs: 200 }) });
+const streams = system.communication.streaming;
+void streams.receive("victim");
+void streams.send("full", "from the dead");
+setInterval(() => undefined, 60_000);
+`;
 
 /** Resolves with `probe()`'s value once `done(value)` holds, checking every 10 ms; fails after 5 s. */
 async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
