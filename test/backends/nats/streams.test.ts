@@ -19,12 +19,13 @@ withNatsServer("streams over NATS", (fixture) => {
     return backendsOf.get(system)!;
   }
 
-  async function systems(): Promise<{ mesh: string; backends: NatsBackend[]; systems: MultiAgentSystem[] }> {
+  /** Two systems on a fresh mesh; a short heartbeat (200 ms) where a test waits for liveness. */
+  async function systems(heartbeatMs = 200): Promise<{ mesh: string; backends: NatsBackend[]; systems: MultiAgentSystem[] }> {
     const mesh = `streams${++meshes}`;
     const backends: NatsBackend[] = [];
     const list: MultiAgentSystem[] = [];
     for (let i = 0; i < 2; i++) {
-      const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs: 200 });
+      const backend = await natsBackend({ servers: fixture().server.url, mesh, storage: "memory", heartbeatMs });
       backends.push(backend);
       const system = createSystem({ backend });
       backendsOf.set(system, backend);
@@ -40,7 +41,9 @@ withNatsServer("streams over NATS", (fixture) => {
   }
 
   async function pair(swap: boolean): Promise<StreamingPair> {
-    const { systems: [s1, s2] } = await systems();
+    // The default heartbeat: no contract test waits for liveness, and a busy machine must not
+    // make a stalled event loop look like a dead process.
+    const { systems: [s1, s2] } = await systems(500);
     const [x, y] = swap ? [s2!, s1!] : [s1!, s2!];
     return {
       a: x.communication.streaming,
