@@ -139,10 +139,39 @@ try {
     await s.communication.pubSub.publish("bench", "bench.topic", payload);
     await got;
   };
+  // A lock cycle: the next acquire waits until the release is written (NATS writes it behind).
+  const lockCycle = async (s: MultiAgentSystem): Promise<void> => {
+    const lock = s.sync.getLock("bench.lock");
+    await lock.acquire("bench");
+    lock.release("bench");
+  };
+  provider.communication.streaming.createStream("bench.stream", { highWaterMark: 16 });
+  const streamCycle = async (s: MultiAgentSystem): Promise<void> => {
+    const id = s === local ? "bench.local-stream" : "bench.stream";
+    await s.communication.streaming.send(id, payload);
+    await s.communication.streaming.receive(id);
+  };
+  await consumer.communication.streaming.send("bench.stream", payload); // the host is known
+  await consumer.communication.streaming.receive("bench.stream");
   const pairs: [string, Case, Case][] = [
     ["call", { name: "in-process call", op: () => local.call("echo", payload) }, { name: "NATS call", op: () => consumer.call("echo", payload) }],
     ["publish -> delivered", { name: "in-process publish to a subscriber", op: publishTo(local) }, { name: "NATS publish to another process's subscriber", op: publishTo(consumer) }],
     ["kv.update", { name: "in-process kv.update", op: () => local.kv.update<number>("counter", (n) => (n ?? 0) + 1) }, { name: "NATS kv.update", op: () => kvSystem.kv.update<number>("counter2", (n) => (n ?? 0) + 1) }],
+    [
+      "lock acquire + release",
+      { name: "in-process lock", op: () => lockCycle(local) },
+      { name: "NATS lock (sync bucket)", op: () => lockCycle(consumer) },
+    ],
+    [
+      "event emit -> own handlers ran",
+      { name: "in-process emit", op: () => local.events.emit("bench", "bench_event", { n: 1 }) },
+      { name: "NATS emit (stream, back in order)", op: () => consumer.events.emit("bench", "bench_event", { n: 1 }) },
+    ],
+    [
+      "stream send + receive",
+      { name: "in-process stream", op: () => streamCycle(local) },
+      { name: "NATS stream hosted by another process", op: () => streamCycle(consumer) },
+    ],
   ];
   const ratios: string[] = [];
   for (const [label, a, b] of pairs) {
