@@ -6,6 +6,7 @@ import type { Clock } from "../../../src/runtime/clock.js";
 import { systemClock } from "../../../src/runtime/clock.js";
 import { syncContract } from "../../sync/sync-contract.js";
 import { eventually, withNatsServer } from "./harness.js";
+import { startNatsServer } from "./server.js";
 
 const PRESENCE_MS = 100;
 
@@ -167,6 +168,32 @@ withNatsServer("sync primitives over NATS", (fixture) => {
         for (const { system } of members) await system.shutdown();
       }
     }, 120_000);
+
+    it("gives its locks up itself when it cannot renew its heartbeat (the server went away)", async () => {
+      const own = await startNatsServer();
+      const backend = await natsBackend({ servers: own.url, mesh: "cut", storage: "memory", presenceMs: PRESENCE_MS });
+      const system = createSystem({ backend });
+      try {
+        const lost = new Promise<unknown>((resolve) => {
+          void system.sync
+            .getLock("plan")
+            .withLock("x", (_token, { signal }) => new Promise((r) => signal.addEventListener("abort", () => r(signal.reason), { once: true })))
+            .catch((e: unknown) => e)
+            .then(resolve);
+        });
+        await eventually(() => system.sync.getLock("plan").holder, (h) => h === "x");
+        const cutAt = Date.now();
+        await own.stop();
+        // Before any other process could judge it gone (3 intervals from when they saw its last
+        // heartbeat), it stops holding (3 intervals from when it sent that heartbeat).
+        expect(await lost).toBeInstanceOf(ClosedError);
+        expect(Date.now() - cutAt).toBeLessThan(3 * PRESENCE_MS * 1.01 + 100 + 500);
+        expect(system.sync.getLock("plan").holder).toBeUndefined();
+      } finally {
+        await system.shutdown();
+        await own.stop().catch(() => undefined);
+      }
+    });
 
     it("runs the textbook task flow across processes: one lock per task, each task once", async () => {
       const mesh = `sync${++meshes}`;
