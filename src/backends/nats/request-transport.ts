@@ -7,6 +7,7 @@ import type { Runtime } from "../../runtime/runtime.js";
 import { fromNats } from "./nats-errors.js";
 import { encodePayload } from "./payload.js";
 import { decodeError, decodeJson, encodeError, encodeJson, Header, QUEUE, type Subjects, type WireError } from "./wire.js";
+import { publishBestEffort, Ticker } from "./liveness.js";
 
 /** Options of the NATS request transport. */
 export interface NatsRequestOptions {
@@ -90,7 +91,7 @@ export class NatsRequestTransport implements RequestTransport {
   readonly #replySub: Subscription;
   readonly #cancelSub: Subscription;
   #seq = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticker: Ticker | undefined;
   #closed = false;
 
   constructor(nc: NatsConnection, subjects: Subjects, processId: string, runtime: Runtime, opts: NatsRequestOptions = {}) {
@@ -180,8 +181,7 @@ export class NatsRequestTransport implements RequestTransport {
     this.#cancelSub.unsubscribe();
     for (const inc of this.#incoming.values()) inc.end(true, new ClosedError("NATS request transport"));
     this.#incoming.clear();
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker?.stop();
   }
 
   #onReply(m: Msg): void {
@@ -308,13 +308,9 @@ export class NatsRequestTransport implements RequestTransport {
 
   /** Publishes what nobody waits on here (replies, frames, cancellations); lost when the connection is gone. */
   #publish(subject: string, body: Uint8Array, headers?: MsgHdrs): void {
-    if (this.#nc.isClosed()) return;
-    try {
-      this.#nc.publish(subject, body, headers === undefined ? undefined : { headers });
-    } catch {
-      // Closed while publishing: the other side notices through the missing heartbeats.
-    }
+    publishBestEffort(this.#nc, subject, body, headers);
   }
+
 
   /**
    * One interval for the whole process while requests are in flight either way: responders
@@ -322,9 +318,8 @@ export class NatsRequestTransport implements RequestTransport {
    * liveness is about the network, not the system's (possibly virtual) clock. Unref'd.
    */
   #watch(): void {
-    if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setInterval(() => this.#tick(), this.#heartbeat);
-    this.#timer.unref();
+    if (this.#closed) return;
+    (this.#ticker ??= new Ticker(this.#heartbeat, () => this.#tick())).start();
   }
 
   #tick(): void {
@@ -335,10 +330,7 @@ export class NatsRequestTransport implements RequestTransport {
         out.sink.fail(passThrough(new ClosedError(`the instance of ${JSON.stringify(out.recipient)} handling this request (no sign of life for ${3 * this.#heartbeat} ms)`)));
       }
     }
-    if (this.#incoming.size === 0 && this.#outgoing.size === 0 && this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#incoming.size === 0 && this.#outgoing.size === 0) this.#ticker?.stop();
   }
 }
 

@@ -2,6 +2,7 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { ClosedError } from "../../errors.js";
 import { onAbort } from "../../runtime/abort.js";
 import type { StreamOp, StreamControl, StreamSubjects, ReceiveAnswer } from "./stream-wire.js";
+import { publishBestEffort, Ticker } from "./liveness.js";
 import { decodeError, decodeJson, encodeJson, Header, type WireError } from "./wire.js";
 
 /**
@@ -54,7 +55,7 @@ export class StreamCaller {
   readonly #sub: Subscription;
   readonly #ping: string;
   #seq = 0;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticker: Ticker | undefined;
   #closed = false;
 
   constructor(nc: NatsConnection, subjects: StreamSubjects, self: string, heartbeatMs: number, onHostGone: (host: string) => void) {
@@ -134,8 +135,7 @@ export class StreamCaller {
       else out.reject(new ClosedError("streaming channel"));
     }
     this.#sub.unsubscribe();
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker?.stop();
   }
 
   #onReply(m: Msg): void {
@@ -217,20 +217,15 @@ export class StreamCaller {
     return new ClosedError(`stream ${JSON.stringify(out.streamId)} (its host process ${out.host} ${what}; what it buffered is lost)`);
   }
 
+  // Lost with the connection: the host then puts unacknowledged items back on its own.
   #control(host: string, c: StreamControl): void {
-    if (this.#nc.isClosed()) return;
-    try {
-      this.#nc.publish(this.#subjects.control(host), encodeJson(c));
-    } catch {
-      // Closed: the host puts unacknowledged items back on its own.
-    }
+    publishBestEffort(this.#nc, this.#subjects.control(host), encodeJson(c));
   }
 
   /** One wall-clock interval while operations are pending: fail those whose host fell silent. Unref'd. */
   #watch(): void {
-    if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setInterval(() => this.#tick(), this.#heartbeat);
-    this.#timer.unref();
+    if (this.#closed) return;
+    (this.#ticker ??= new Ticker(this.#heartbeat, () => this.#tick())).start();
   }
 
   #tick(): void {
@@ -240,9 +235,6 @@ export class StreamCaller {
       this.#settle(reply, out);
       out.reject(this.#gone(out, `gave no sign of life for ${3 * this.#heartbeat} ms`));
     }
-    if (this.#outgoing.size === 0 && this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#outgoing.size === 0) this.#ticker?.stop();
   }
 }

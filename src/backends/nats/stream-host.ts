@@ -5,6 +5,7 @@ import { passThrough } from "../../runtime/pass-through.js";
 import { decodeKey } from "./key-codec.js";
 import type { StreamClaims } from "./stream-claims.js";
 import { isStreamOp, type StreamControl, type StreamOp, type StreamSubjects } from "./stream-wire.js";
+import { publishBestEffort, Ticker } from "./liveness.js";
 import { decodeJson, encodeError, encodeJson, Header } from "./wire.js";
 
 /** A wait this host runs for a caller in another process. */
@@ -52,7 +53,7 @@ export class StreamHost {
   readonly #pinging = new Set<string>();
   /** Operations on streams this process is claiming back, by reply subject. */
   readonly #admitting = new Map<string, { cancelled: boolean }>();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #ticker: Ticker | undefined;
   #closed = false;
 
   constructor(nc: NatsConnection, subjects: StreamSubjects, self: string, claims: StreamClaims, streams: StreamingChannel, heartbeatMs: number) {
@@ -92,8 +93,7 @@ export class StreamHost {
     for (const inc of this.#incoming.values()) inc.controller.abort(new ClosedError("stream host"));
     this.#incoming.clear();
     for (const [reply, u] of this.#unacked) this.#putBack(reply, u);
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker?.stop();
   }
 
   #onMessage(m: Msg): void {
@@ -307,13 +307,9 @@ export class StreamHost {
   }
 
   #publish(subject: string, body: Uint8Array, headers?: MsgHdrs): void {
-    if (this.#nc.isClosed()) return;
-    try {
-      this.#nc.publish(subject, body, headers === undefined ? undefined : { headers });
-    } catch {
-      // Closed while publishing: the caller notices through the missing frames.
-    }
+    publishBestEffort(this.#nc, subject, body, headers);
   }
+
 
   /**
    * One wall-clock interval while remote waits or unacknowledged items exist: progress frames
@@ -321,9 +317,8 @@ export class StreamHost {
    * back to their streams (their receiver died). Unref'd.
    */
   #watch(): void {
-    if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setInterval(() => this.#tick(), this.#heartbeat);
-    this.#timer.unref();
+    if (this.#closed) return;
+    (this.#ticker ??= new Ticker(this.#heartbeat, () => this.#tick())).start();
   }
 
   #tick(): void {
@@ -339,10 +334,7 @@ export class StreamHost {
     for (const caller of callers) this.#ping(caller);
     const stale = Date.now() - 3 * this.#heartbeat - 50;
     for (const [reply, u] of [...this.#unacked]) if (u.since < stale) this.#putBack(reply, u);
-    if (this.#incoming.size === 0 && this.#unacked.size === 0 && this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#incoming.size === 0 && this.#unacked.size === 0) this.#ticker?.stop();
   }
 }
 
