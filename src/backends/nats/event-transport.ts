@@ -1,9 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
-  DeliverPolicy,
   jetstream,
   jetstreamManager,
-  type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
@@ -16,6 +14,7 @@ import type { CoveyEvent } from "../../events/types.js";
 import { eventError, isTransient } from "./event-errors.js";
 import { ensureEventStream, maxMsgs } from "./event-stream.js";
 import { decodeEvent, encodeEvent, eventHeaders, EventSubjects } from "./event-wire.js";
+import { StreamFollower } from "./stream-follower.js";
 import { Header } from "./wire.js";
 
 /** Options of {@link openEventTransport}. */
@@ -81,8 +80,7 @@ export class NatsEventTransport implements EventTransport {
   /** A change of the stream's limit this process asked for; publishes wait for it. */
   #ready: Promise<void> | undefined;
   #position = 0;
-  #generation = 0;
-  #messages: ConsumerMessages | undefined;
+  readonly #follower: StreamFollower;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -92,6 +90,7 @@ export class NatsEventTransport implements EventTransport {
     this.#jsm = jsm;
     this.#subjects = subjects;
     this.#processId = processId;
+    this.#follower = new StreamFollower(js, subjects.stream, (m) => this.#onMessage(m));
     this.#maxMsgs = info.config.max_msgs;
     this.#storage = info.config.storage === StorageType.Memory ? "memory" : "file";
     this.#created = info.created;
@@ -100,10 +99,20 @@ export class NatsEventTransport implements EventTransport {
 
   /** @internal follows the stream and resolves once every event it held is loaded. */
   async start(nc: NatsConnection): Promise<void> {
-    void this.#resumeOnReconnect(nc);
+    // After a reconnect the server may have lost the consumer: follow again from where it was.
+    // A restart of a server that kept the stream in memory lost the stream too: it is created
+    // again (by whichever process comes first) and followed from its start.
+    void this.#follower.resumeOnReconnect(nc, async () => {
+      const info = await ensureEventStream(this.#jsm, this.#subjects, this.#storage, this.#maxMsgs);
+      if (info.created !== this.#created || info.state.last_seq < this.#position) {
+        this.#created = info.created;
+        this.#position = 0;
+      }
+      return this.#position + 1;
+    });
     // A connection closed under it (not by shutdown) ends every emit still waiting for its event.
     void nc.closed().then(() => this.close());
-    await this.#follow();
+    await this.#follower.follow(this.#position + 1);
     const info = await this.#jsm.streams.info(this.#subjects.stream);
     if (info.state.messages === 0 || this.#position >= info.state.last_seq) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -173,12 +182,7 @@ export class NatsEventTransport implements EventTransport {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(new ClosedError("NATS event transport"));
-    const messages = this.#messages;
-    this.#messages = undefined;
-    this.#closing = messages?.close().then(
-      () => undefined,
-      () => undefined,
-    );
+    this.#closing = this.#follower.close();
   }
 
   /** Closes, and resolves once the consumer stopped. */
@@ -209,60 +213,6 @@ export class NatsEventTransport implements EventTransport {
         if (!isTransient(mapped)) throw mapped;
         if (Date.now() >= deadline) throw new TimeoutError(operation, this.#publishTimeout);
         await delay(Math.min(1_000, 50 * 2 ** attempt));
-      }
-    }
-  }
-
-  /**
-   * Follows the stream with a new ordered consumer from the first event not delivered yet
-   * (from the first retained one at the start). Messages of an earlier consumer still on
-   * their way carry an old generation and are ignored, so a resume has neither gaps nor
-   * duplicates.
-   */
-  async #follow(): Promise<void> {
-    const generation = ++this.#generation;
-    const from = this.#position + 1;
-    const consumer = await this.#js.consumers.get(
-      this.#subjects.stream,
-      from === 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
-    );
-    const messages = await consumer.consume({
-      callback: (m) => {
-        if (generation === this.#generation) this.#onMessage(m);
-      },
-    });
-    if (this.#closed || generation !== this.#generation) {
-      await messages.close();
-      return;
-    }
-    this.#messages = messages;
-  }
-
-  /**
-   * After a reconnect the server may have lost the consumer: follow again from where it was.
-   * A restart of a server that kept the stream in memory lost the stream too: it is created
-   * again (by whichever process comes first) and followed from its start.
-   */
-  async #resumeOnReconnect(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (this.#closed) return;
-      if (s.type !== "reconnect") continue;
-      const old = this.#messages;
-      this.#messages = undefined;
-      void old?.close().catch(() => undefined);
-      for (let attempt = 0; !this.#closed; attempt++) {
-        try {
-          const info = await ensureEventStream(this.#jsm, this.#subjects, this.#storage, this.#maxMsgs);
-          if (info.created !== this.#created || info.state.last_seq < this.#position) {
-            this.#created = info.created;
-            this.#position = 0;
-          }
-          await this.#follow();
-          break;
-        } catch {
-          // JetStream is not answering yet: try again shortly.
-          await delay(Math.min(2_000, 50 * 2 ** attempt));
-        }
       }
     }
   }

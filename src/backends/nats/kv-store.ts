@@ -1,6 +1,6 @@
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { checkWatch, matchesFilter } from "../../state/watch-options.js";
-import { DeliverPolicy, jetstream, StorageType, jetstreamManager, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import { jetstream, StorageType, jetstreamManager, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { Draft } from "immer";
 import { ClosedError, ValidationError, VersionConflictError } from "../../errors.js";
@@ -19,6 +19,7 @@ import { decodeKey, encodeKey } from "./key-codec.js";
 import { isWrongLastSequence, mapNats } from "./nats-errors.js";
 import { decodePayload, LazyEntry, type Envelope } from "./lazy-entry.js";
 import { OpQueue } from "./op-queue.js";
+import { StreamFollower } from "./stream-follower.js";
 
 /** Options of {@link natsStateStore}. */
 export interface NatsStateStoreOptions {
@@ -113,8 +114,7 @@ export class NatsStateStore implements StateStore {
   /** Watches waiting for the feed to reach this store's own last write before they start. */
   #pendingWatches: PendingWatch[] = [];
   #waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  #messages: ConsumerMessages | undefined;
-  #generation = 0;
+  readonly #follower: StreamFollower;
   #following: Promise<void> | undefined;
   #closed = false;
 
@@ -129,6 +129,7 @@ export class NatsStateStore implements StateStore {
     this.#maxValueBytes = opts.maxValueBytes ?? 1024 * 1024;
     this.#ring = new HistoryRing(opts.historyLimit ?? 1000);
     this.#feed = new ChangeFeed(immediateScheduler, opts.onListenerError ?? warnListenerError);
+    this.#follower = new StreamFollower(js, this.#stream, (m) => this.#onMessage(m));
   }
 
   /** @internal entry timestamps come from `clock` from now on (the system's, when a backend attaches). */
@@ -138,7 +139,10 @@ export class NatsStateStore implements StateStore {
 
   /** @internal starts following the bucket and resolves once it caught up with it. */
   async start(nc: NatsConnection, follow: boolean): Promise<void> {
-    void this.#resumeOnReconnect(nc);
+    // After a reconnect (a server restart, a network cut) the server may have lost the ordered
+    // consumer: rather than wait for the client to notice, follow again from the last change
+    // delivered (once the feed was started at all).
+    void this.#follower.resumeOnReconnect(nc, async () => this.#position + 1, () => this.#following !== undefined);
     if (follow) {
       await this.#ensureFeed();
       await this.#sync();
@@ -150,55 +154,7 @@ export class NatsStateStore implements StateStore {
    * once with `follow: true`). Until then writes and reads cost no consumer at all.
    */
   #ensureFeed(): Promise<void> {
-    return (this.#following ??= this.#follow());
-  }
-
-  /**
-   * Follows the bucket with a new ordered consumer from the first change not delivered yet.
-   * Messages of an earlier consumer still on their way are ignored (their generation is old),
-   * so a resume has neither gaps nor duplicates.
-   */
-  async #follow(): Promise<void> {
-    const generation = ++this.#generation;
-    const from = this.#position + 1;
-    const consumer = await this.#js.consumers.get(
-      this.#stream,
-      from === 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from },
-    );
-    const messages = await consumer.consume({
-      callback: (m) => {
-        if (generation === this.#generation) this.#onMessage(m);
-      },
-    });
-    if (this.#closed || generation !== this.#generation) {
-      await messages.close();
-      return;
-    }
-    this.#messages = messages;
-  }
-
-  /**
-   * After a reconnect (a server restart, a network cut) the server may have lost the ordered
-   * consumer; rather than wait for the client to notice missing heartbeats, follow again from
-   * the last change delivered.
-   */
-  async #resumeOnReconnect(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (this.#closed) return;
-      if (s.type !== "reconnect" || this.#following === undefined) continue;
-      const old = this.#messages;
-      this.#messages = undefined;
-      void old?.close().catch(() => undefined);
-      for (let attempt = 0; !this.#closed; attempt++) {
-        try {
-          await this.#follow();
-          break;
-        } catch {
-          // The server is not ready for JetStream requests yet: try again shortly.
-          await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 50 * 2 ** attempt)));
-        }
-      }
-    }
+    return (this.#following ??= this.#follower.follow(this.#position + 1));
   }
 
   async get<T>(key: string): Promise<StateEntry<T> | undefined> {
@@ -379,7 +335,7 @@ export class NatsStateStore implements StateStore {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w.reject(new ClosedError("NATS state store"));
-    await this.#messages?.close();
+    await this.#follower.close();
   }
 
   /**
