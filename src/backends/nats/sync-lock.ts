@@ -63,6 +63,8 @@ export class NatsLock extends Lock {
   #held: Held | undefined;
   #scope: HeldScope | undefined;
   #lastToken = 0;
+  /** Revision of the record this object last stopped holding without a release. */
+  #abandoned = 0;
   #busy = false;
   #recheck: Deadline | undefined;
   #offChange: (() => void) | undefined;
@@ -212,8 +214,14 @@ export class NatsLock extends Lock {
   /** When the holder of `rec` stops counting, on this process's clock. */
   #freeAt(rec: SyncRecord<LockValue>): number {
     const { owner, ttl } = rec.value;
-    // A record of this process that this object does not hold: a lease that ran out here.
-    if (owner === this.#table.processId) return this.#held === undefined ? -Infinity : Infinity;
+    if (owner === this.#table.processId) {
+      if (this.#held !== undefined) return Infinity;
+      // What this object held and lost (lease out, heartbeat lost) is free to take again.
+      if (rec.version === this.#abandoned) return -Infinity;
+      // Another object of this process holds it (one kept from before its manager dropped it):
+      // it releases, or its lease runs out, like any holder's.
+      return ttl === null ? Infinity : rec.seenAt + grace(ttl);
+    }
     const gone = this.#table.goneAt(owner);
     return ttl === null ? gone : Math.min(gone, rec.seenAt + grace(ttl));
   }
@@ -345,7 +353,9 @@ export class NatsLock extends Lock {
 
   // This process stops holding (lease out, heartbeat lost, closed): the scope learns why.
   #lose(reason: unknown): void {
-    if (this.#held === undefined) return;
+    const held = this.#held;
+    if (held === undefined) return;
+    this.#abandoned = held.version;
     this.#drop();
     const scope = this.#scope;
     this.#scope = undefined;

@@ -195,6 +195,27 @@ withNatsServer("sync primitives over NATS", (fixture) => {
       }
     });
 
+    it("keeps two lock objects of one id in one process apart (one kept from before its manager dropped it)", async () => {
+      const mesh = `sync${++meshes}`;
+      const { system } = await join(mesh);
+      try {
+        const kept = system.sync.getLock("same");
+        // Past 1,024 lock objects the manager drops the idle ones: "same" among them.
+        for (let i = 0; i < 1100; i++) system.sync.getLock(`filler-${i}`);
+        const fresh = system.sync.getLock("same");
+        expect(fresh).not.toBe(kept);
+        expect(await kept.acquire("x")).toBe(true);
+        expect(await fresh.acquire("y", { timeout: 300 })).toBe(false);
+        expect(fresh.holder).toBe("x");
+        const next = fresh.acquire("y", { timeout: 10_000 });
+        expect(kept.release("x")).toBe(true);
+        expect(await next).toBe(true);
+        expect(kept.holder).toBe("y");
+      } finally {
+        await system.shutdown();
+      }
+    });
+
     it("runs the textbook task flow across processes: one lock per task, each task once", async () => {
       const mesh = `sync${++meshes}`;
       const one = await join(mesh);
