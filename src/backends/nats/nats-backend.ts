@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import type { CatalogEntry } from "../../agents/agent-group.js";
-import { ValidationError } from "../../errors.js";
+import { ClosedError, ValidationError } from "../../errors.js";
 import { describeValue, errorMessage } from "../../runtime/describe.js";
 import type { Backend, BackendHost, BackendParts } from "../backend.js";
 import { NatsCatalog } from "./catalog.js";
@@ -146,9 +146,12 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         publications = new NatsPublishTransport(nc, subjects, processId, host.runtime, host.onError);
         streaming = new NatsStreamingChannel(nc, host.runtime, { root: subjects.root, bucket: `covey_${mesh}_streams`, processId, storage, ...(opts.heartbeatMs === undefined ? {} : { heartbeatMs: opts.heartbeatMs }) });
         syncTable.attach(host.runtime, presenceMs);
-        sync = new NatsSyncManager(syncTable, host.runtime, (error) =>
-          process.emitWarning(`a background sync write failed: ${errorMessage(error)}`, { code: "COVEY_SYNC_WRITE_FAILED" }),
-        );
+        sync = new NatsSyncManager(syncTable, host.runtime, (error) => {
+          // A release that cannot be written because the connection is gone needs no report:
+          // the others judge this process gone by its missing heartbeat and free what it held.
+          if (error instanceof ClosedError || nc.isClosed()) return;
+          process.emitWarning(`a background sync write failed: ${errorMessage(error)}`, { code: "COVEY_SYNC_WRITE_FAILED" });
+        });
         return { store, requestTransport: requests, publishTransport: publications, sync, eventTransport: events, streaming };
       },
       catalog(): CatalogEntry[] {
