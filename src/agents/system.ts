@@ -453,7 +453,6 @@ export class MultiAgentSystem<E extends EventMapShape<E> = DefaultEvents> {
     return handle;
   }
 
-
   /**
    * Resolves when no call, task or handler is in flight, including a handler whose caller
    * already gave up (it runs until it returns). A handler waiting on a virtual timer is in

@@ -52,10 +52,9 @@ const BUS_SOURCE = "event-bus";
  * process's handlers finished (other processes run theirs on their own time). Event payloads
  * must then be JSON data (a ValidationError otherwise, before anything is sent), and the
  * `error_occurred` event about a failing handler is sent like any other, so every process sees
- * it. Every process runs its handlers for every event, a `ReactiveCoordinator`'s default
- * reactions included: on shared state they write the same result once per process (they are
- * idempotent, and each process applies them in the shared order, so `active_agents` ends the
- * same whichever process lags; a reader can briefly see a lagging process's older view).
+ * it. Every process runs its handlers for every event; a handler that must act once per event
+ * (a write to shared state) checks {@link EventBus.isLocal}, as a `ReactiveCoordinator`'s
+ * default reactions do.
  *
  * @typeParam Events - event type → payload type, e.g. `{ task_completed: { taskId: string } }`.
  * @example
@@ -323,11 +322,15 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   }
 
   #record(type: string, source: string, payload: Record<string, unknown>, metadata: Record<string, unknown>): CoveyEvent {
-    const rt = this.#rt;
-    const e: CoveyEvent = { id: rt.ids.next("evt"), type, source, timestamp: rt.clock.now(), payload, metadata };
-    this.#history.add(e);
-    rt.tracer?.record("event", source, undefined, type, e.id);
+    const e = this.#build(type, source, payload, metadata);
+    this.#keep(e);
     return e;
+  }
+
+  /** Into the bounded history, and the trace. */
+  #keep(e: CoveyEvent): void {
+    this.#history.add(e);
+    this.#rt.tracer?.record("event", e.source, undefined, e.type, e.id);
   }
 
   #build(type: string, source: string, payload: Record<string, unknown>, metadata: Record<string, unknown>): CoveyEvent {
@@ -338,8 +341,7 @@ export class EventBus<Events extends EventMapShape<Events> = DefaultEvents> {
   /** An event in the shared order (this process's own included): history, then handlers. */
   #receive(e: CoveyEvent): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    this.#history.add(e);
-    this.#rt.tracer?.record("event", e.source, undefined, e.type, e.id);
+    this.#keep(e);
     return this.#dispatch(e);
   }
 

@@ -70,7 +70,7 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
 const CLOSE_BUDGET_MS = 2000;
 
 /** `work`, or nothing once `ms` passed (the timer never keeps the process alive). */
-async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+async function withinBudget(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)).unref())]);
   clearTimeout(timer);
@@ -166,7 +166,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         return catalog.changed();
       },
       closeGrace(): Promise<void> {
-        return bounded(new Promise(() => undefined), nc.isClosed() ? 0 : CLOSE_BUDGET_MS);
+        return new Promise((resolve) => setTimeout(resolve, nc.isClosed() ? 0 : CLOSE_BUDGET_MS).unref());
       },
       async close(): Promise<void> {
         if (closed) return;
@@ -177,7 +177,7 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
         requests?.close();
         publications?.close();
         sync?.close();
-        await bounded(
+        await withinBudget(
           Promise.allSettled([
             catalog.close(),
             streaming?.shutdown(),
@@ -190,9 +190,9 @@ export async function natsBackend(opts: NatsBackendOptions): Promise<NatsBackend
           ]),
           budget,
         );
-        await bounded(Promise.allSettled([syncStore.close(), catalogStore.close(), store.close()]), budget / 2);
+        await withinBudget(Promise.allSettled([syncStore.close(), catalogStore.close(), store.close()]), budget / 2);
         if (nc.isClosed()) return;
-        await bounded(nc.drain().catch(() => undefined), budget / 2);
+        await withinBudget(nc.drain().catch(() => undefined), budget / 2);
         if (!nc.isClosed()) await nc.close().catch(() => undefined);
       },
     };

@@ -311,7 +311,6 @@ export class NatsRequestTransport implements RequestTransport {
     publishBestEffort(this.#nc, subject, body, headers);
   }
 
-
   /**
    * One interval for the whole process while requests are in flight either way: responders
    * send progress frames, callers fail requests whose responder fell silent. Wall-clock time:

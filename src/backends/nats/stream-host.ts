@@ -310,7 +310,6 @@ export class StreamHost {
     publishBestEffort(this.#nc, subject, body, headers);
   }
 
-
   /**
    * One wall-clock interval while remote waits or unacknowledged items exist: progress frames
    * to the callers that asked for them, and items not acknowledged within three intervals

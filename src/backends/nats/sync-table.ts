@@ -157,7 +157,7 @@ export class SyncTable {
    * Revisions are bucket-wide and the watch applies them in order, so this also holds when
    * the key was deleted again since (its record is then simply gone).
    */
-  async caughtUp(_key: string, version: number): Promise<void> {
+  async caughtUp(version: number): Promise<void> {
     if (this.#applied >= version) return;
     if (this.#closed) throw new ClosedError("sync table");
     await new Promise<void>((resolve) => this.#upTo.push({ version, resolve }));
@@ -183,12 +183,12 @@ export class SyncTable {
           return { version: 0, value: undefined, changed: true };
         }
         const entry = await this.#store.set(key, change.set, { expectedVersion: expected, by: this.#processId });
-        await this.caughtUp(key, entry.version);
+        await this.caughtUp(entry.version);
         return { version: entry.version, value: change.set, changed: true };
       } catch (error) {
         if (!(error instanceof VersionConflictError) || attempt >= 1000) throw error;
         // Someone else wrote first: wait until their write is in the mirror, then decide again.
-        if (error.actualVersion > expected) await this.caughtUp(key, error.actualVersion);
+        if (error.actualVersion > expected) await this.caughtUp(error.actualVersion);
         else await this.#settledDelete(key, expected);
       }
     }
